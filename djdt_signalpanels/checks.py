@@ -1,0 +1,140 @@
+"""System checks, ids ``djdt_signalpanels.E001`` and up.
+
+Panel checks run through DjDT, which calls ``run_checks()`` on every panel in
+``DEBUG_TOOLBAR_PANELS``, so they work even when this app is missing from
+``INSTALLED_APPS``. Settings checks are registered by the app config.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+from . import conf
+
+APP_NAME = "djdt_signalpanels"
+
+
+def check_panel_class(panel_class: Any) -> list[CheckMessage]:
+    """Errors in one SignalPanel subclass's declaration."""
+    from .panel import as_columns
+
+    errors: list[CheckMessage] = []
+    name = f"{panel_class.__module__}.{panel_class.__qualname__}"
+    spec = getattr(panel_class, "signal", None)
+    try:
+        panel_class.get_signal()
+    except ImproperlyConfigured as error:
+        does_not_import = isinstance(spec, str) and "does not import" in str(error)
+        errors.append(
+            Error(
+                f"{name}.signal: {error}",
+                hint=(
+                    "Check the dotted path: it must name a module attribute, "
+                    "such as 'myapp.signals.search_done'."
+                    if does_not_import
+                    else "Set signal to a django.dispatch.Signal() instance or "
+                    "the dotted path of one."
+                ),
+                obj=panel_class,
+                id="djdt_signalpanels.E001" if does_not_import else "djdt_signalpanels.E002",
+            )
+        )
+    try:
+        as_columns(panel_class.columns)
+    except (TypeError, ValueError) as error:
+        errors.append(
+            Error(
+                f"{name}.columns is malformed: {error}",
+                hint='Use names or Column objects: columns = ["query", Column("hits", "Hits")].',
+                obj=panel_class,
+                id="djdt_signalpanels.E003",
+            )
+        )
+    if not apps.is_installed(APP_NAME):
+        errors.append(
+            Error(
+                f"{name} needs '{APP_NAME}' in INSTALLED_APPS.",
+                hint=f"Add '{APP_NAME}' to INSTALLED_APPS; its template renders the panel.",
+                obj=panel_class,
+                id="djdt_signalpanels.E004",
+            )
+        )
+    return errors
+
+
+@register
+def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Errors in the ``DJDT_SIGNALPANELS`` setting."""
+    value = getattr(settings, conf.SETTING_NAME, {})
+    if not isinstance(value, dict):
+        return [
+            Error(
+                f"{conf.SETTING_NAME} must be a dict, got {type(value).__name__}.",
+                hint=f"For example {conf.SETTING_NAME} = {{'MAX_EVENTS': 500}}.",
+                id="djdt_signalpanels.E005",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for key in value.keys() - conf.DEFAULTS.keys():
+        errors.append(
+            Error(
+                f"{conf.SETTING_NAME} has an unknown key {key!r}.",
+                hint=f"Known keys: {', '.join(sorted(conf.DEFAULTS))}.",
+                id="djdt_signalpanels.E006",
+            )
+        )
+    for key in ("MAX_EVENTS", "MAX_VALUE_LENGTH", "MAX_ITEMS", "MAX_DEPTH"):
+        number = value.get(key, conf.DEFAULTS[key])
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            errors.append(
+                Error(
+                    f"{conf.SETTING_NAME}[{key!r}] must be a positive integer, got {number!r}.",
+                    hint=f"The default is {conf.DEFAULTS[key]}.",
+                    id="djdt_signalpanels.E007",
+                )
+            )
+    names = value.get("SENSITIVE_NAMES", [])
+    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not all(
+        isinstance(name, str) and name for name in names
+    ):
+        errors.append(
+            Error(
+                f"{conf.SETTING_NAME}['SENSITIVE_NAMES'] must be a list of non-empty strings, got {names!r}.",
+                hint="For example ['client_key', 'x-internal-auth']; they add to the built-in names.",
+                id="djdt_signalpanels.E008",
+            )
+        )
+    return errors
+
+
+@register
+def check_panel_ids(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Two listed panels with one class name: DjDT keeps only the last."""
+    from debug_toolbar import settings as dt_settings
+    from django.utils.module_loading import import_string
+
+    ids: Counter[str] = Counter()
+    for path in dt_settings.get_panels():
+        try:
+            panel_class = import_string(path)
+        except ImportError:
+            continue  # DjDT reports panels that do not import.
+        panel_id = getattr(panel_class, "panel_id", None)
+        if isinstance(panel_id, str):
+            ids[panel_id] += 1
+    return [
+        Error(
+            f"More than one panel in DEBUG_TOOLBAR_PANELS has the id {panel_id!r}; "
+            "the toolbar would show only one of them.",
+            hint="Give each panel class a distinct name, or set panel_id on one of them.",
+            id="djdt_signalpanels.E009",
+        )
+        for panel_id, count in ids.items()
+        if count > 1
+    ]

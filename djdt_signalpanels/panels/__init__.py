@@ -1,0 +1,7 @@
+"""Concrete panels built on :class:`~djdt_signalpanels.SignalPanel`."""
+
+from __future__ import annotations
+
+from .feature_flags import FeatureFlagsPanel
+
+__all__ = ["FeatureFlagsPanel"]

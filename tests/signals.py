@@ -1,0 +1,3 @@
+from django.dispatch import Signal
+
+search_done = Signal()
