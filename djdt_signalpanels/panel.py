@@ -131,7 +131,7 @@ class SignalPanel(Panel):
         self._recording_stopped = False
 
     @property
-    def title(self) -> str:  # type: ignore[override]
+    def title(self) -> Any:  # a str or a lazy translation
         return type(self).__name__
 
     # Configuration

@@ -12,7 +12,7 @@ import linecache
 import sys
 from collections.abc import Sequence
 from pprint import pformat
-from types import CodeType
+from types import CodeType, FrameType
 
 from debug_toolbar import settings as dt_settings
 
@@ -37,7 +37,7 @@ def locals_enabled() -> bool:
 
 def capture(*, skip: int = 0, with_locals: bool = False) -> list[RawFrame]:
     """The frames calling this one, innermost first; ``skip`` drops that many more."""
-    frame = sys._getframe(skip + 1)
+    frame: FrameType | None = sys._getframe(skip + 1)
     frames: list[RawFrame] = []
     append = frames.append
     while frame is not None:

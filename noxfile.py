@@ -1,0 +1,53 @@
+"""Test matrix: ``python3 dev.py test`` runs the default sessions below."""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests", "docs", "typecheck"]
+
+DJANGO = {"5.2": "Django~=5.2.0", "6.0": "Django~=6.0.0", "6.1": "Django~=6.1.0"}
+DJDT = {"8": "django-debug-toolbar~=8.0", "6.0 (oldest)": "django-debug-toolbar==6.0.0"}
+
+# (python, Django, DjDT): Django 6.x needs Python 3.12 or newer.
+MATRIX = [
+    ("3.11", "5.2", "8"),
+    ("3.12", "5.2", "8"),
+    ("3.12", "6.0", "8"),
+    ("3.12", "6.1", "8"),
+    ("3.13", "5.2", "8"),
+    ("3.13", "6.0", "8"),
+    ("3.13", "6.1", "8"),
+    ("3.12", "5.2", "6.0 (oldest)"),
+]
+
+
+@nox.session
+@nox.parametrize(
+    "python,django,djdt",
+    MATRIX,
+    ids=[f"py{py}-django{dj}-djdt{dt.split()[0]}" for py, dj, dt in MATRIX],
+)
+def tests(session: nox.Session, django: str, djdt: str) -> None:
+    session.install("-e", ".[test]", DJANGO[django], DJDT[djdt])
+    session.run("python", "-m", "pytest", *session.posargs, env={"PYTHONDEVMODE": "1"})
+
+
+@nox.session(python="3.12")
+def docs(session: nox.Session) -> None:
+    session.install("-e", ".[docs]")
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session(python="3.12")
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".", "mypy", "django-stubs")
+    session.run("mypy")
+
+
+@nox.session(python="3.12")
+def benchmark(session: nox.Session) -> None:
+    session.install("-e", ".[benchmark]")
+    session.run("python", "benchmarks/concurrency.py", *session.posargs)
