@@ -9,7 +9,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "docs", "typecheck"]
 
 DJANGO = {"5.2": "Django~=5.2.0", "6.0": "Django~=6.0.0", "6.1": "Django~=6.1.0"}
-DJDT = {"8": "django-debug-toolbar~=8.0", "6.0 (oldest)": "django-debug-toolbar==6.0.0"}
+DJDT = {"8": "django-debug-toolbar~=8.0", "6.3 (oldest)": "django-debug-toolbar==6.3.0"}
 
 # (python, Django, DjDT): Django 6.x needs Python 3.12 or newer.
 MATRIX = [
@@ -20,7 +20,7 @@ MATRIX = [
     ("3.13", "5.2", "8"),
     ("3.13", "6.0", "8"),
     ("3.13", "6.1", "8"),
-    ("3.12", "5.2", "6.0 (oldest)"),
+    ("3.12", "5.2", "6.3 (oldest)"),
 ]
 
 

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
 # "access_token" and "X-Auth-Token" but not "input_tokens".
 DEFAULT_SENSITIVE_NAMES: tuple[str, ...] = (
     "password",
+    "passwords",
     "passwd",
     "secret",
     "token",
@@ -40,8 +41,10 @@ DEFAULT_SENSITIVE_NAMES: tuple[str, ...] = (
     "cookie",
     "cookies",
     "sessionid",
+    "session_id",
     "session_key",
     "csrftoken",
+    "csrfmiddlewaretoken",
     "private_key",
     "credential",
     "credentials",

@@ -139,9 +139,10 @@ class SignalPanel(Panel):
     @classmethod
     def get_signal(cls) -> Signal:
         spec = getattr(cls, "signal", None)
-        if spec is None:
+        if not isinstance(spec, (Signal, str)):
             raise ImproperlyConfigured(
-                f"{cls.__qualname__} must set signal to a Signal or its dotted path."
+                f"{cls.__qualname__}.signal must be a Signal or its dotted path, "
+                f"got {spec!r}."
             )
         return resolve_signal(spec)
 

@@ -30,6 +30,21 @@ JSON = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
 
 _CONTAINERS = (list, tuple, set, frozenset)
 
+# Dict keys that DjDT's store decoder turns back into bytes or geometries.
+STORE_MARKERS = frozenset({"__djdt_binary__", "__djdt_postgis__"})
+
+# How repr() shows each byte inside b'...'.
+_BYTE_TEXT = tuple(repr(bytes([byte]))[2:-1] for byte in range(256))
+
+
+def _unique(name: str, taken: Mapping[str, Any]) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... if taken or a store marker."""
+    candidate, number = name, 1
+    while candidate in taken or candidate in STORE_MARKERS:
+        number += 1
+        candidate = f"{name} ({number})"
+    return candidate
+
 
 @functools.lru_cache(maxsize=4096)
 def name_words(name: str) -> tuple[str, ...]:
@@ -74,11 +89,16 @@ class Converter:
         return is_sensitive(name, self.sensitive_names)
 
     def arguments(self, kwargs: Mapping[str, Any]) -> dict[str, JSON]:
-        """Convert a send's keyword arguments, masking sensitive names."""
-        return {
-            name: MASK if self.masks(name) else self.convert(value)
-            for name, value in kwargs.items()
-        }
+        """Convert a send's keyword arguments, masking sensitive names.
+
+        Names stay whole (columns look them up), except those DjDT's store
+        decoder would take for its own markers.
+        """
+        result: dict[str, JSON] = {}
+        for name, value in kwargs.items():
+            key = _unique(name, result) if name in STORE_MARKERS else name
+            result[key] = MASK if self.masks(name) else self.convert(value)
+        return result
 
     def convert(self, value: Any) -> JSON:
         try:
@@ -93,6 +113,18 @@ class Converter:
         if len(value) <= limit:
             return value
         return f"{value[:limit]}… ({len(value) - limit} more characters)"
+
+    def binary(self, value: bytes) -> str:
+        """Like ``repr(value)``, cut at ``max_length`` characters of output."""
+        pieces: list[str] = []
+        length = 0
+        for shown, byte in enumerate(value):
+            piece = _BYTE_TEXT[byte]
+            length += len(piece)
+            if length > self.max_length:
+                return f"b'{''.join(pieces)}'… ({len(value) - shown} more bytes)"
+            pieces.append(piece)
+        return f"b'{''.join(pieces)}'"
 
     def repr(self, value: Any) -> str:
         shortener = reprlib.Repr()
@@ -113,9 +145,7 @@ class Converter:
         if isinstance(value, str):
             return self.text(str(value))
         if isinstance(value, (bytes, bytearray, memoryview)):
-            head = repr(bytes(value[: self.max_length]))
-            size = len(value)
-            return head if size <= self.max_length else f"{head}… ({size} bytes)"
+            return self.binary(bytes(value))
         if isinstance(value, (datetime.date, datetime.time)):
             return value.isoformat()
         if isinstance(value, (decimal.Decimal, uuid.UUID, datetime.timedelta)):
@@ -128,7 +158,8 @@ class Converter:
             if id(value) in path:
                 return "<cycle>"
             if depth >= self.max_depth:
-                return self.repr(value)
+                # No contents: a repr would show values under sensitive keys.
+                return f"<{type(value).__qualname__} of {len(value)} items>"
             path.add(id(value))
             try:
                 if isinstance(value, Mapping):
@@ -142,12 +173,12 @@ class Converter:
         result: dict[str, JSON] = {}
         for count, (key, item) in enumerate(value.items()):
             if count == self.max_items:
-                result["…"] = f"{len(value) - count} more items"
+                result[_unique("…", result)] = f"{len(value) - count} more items"
                 break
-            name = key if isinstance(key, str) else self.repr(key)
-            while name in result:  # 1 and "1" must not overwrite each other
-                name = f"{name} ({type(key).__qualname__})"
-            if self.masks(name):
+            full = key if isinstance(key, str) else self.repr(key)
+            # 1 and "1", or two long keys cut alike, must not overwrite each other.
+            name = _unique(self.text(full), result)
+            if self.masks(full):
                 result[name] = MASK
             else:
                 result[name] = self._convert(item, depth + 1, path)

@@ -9,5 +9,8 @@ urlpatterns = [
     path("threads/", views.threaded_view),
     path("late/", views.late_view),
     path("bad/", views.bad_input_view),
+    path("formats/", views.formats_view),
+    path("escape/", views.escape_view),
+    path("flags/", views.flags_view),
     *debug_toolbar_urls(),
 ]

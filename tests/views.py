@@ -85,3 +85,44 @@ def bad_input_view(request: HttpRequest) -> HttpResponse:
         huge="x" * 100_000,
     )
     return HttpResponse(PAGE.format("bad"))
+
+
+def formats_view(request: HttpRequest) -> HttpResponse:
+    """Two sends for tests.check_panels.FormatsPanel: all formats, one optional."""
+    from tests.check_panels import formats_sent
+
+    formats_sent.send(
+        sender=formats_view,
+        name="checkout",
+        payload={"items": [1, 2], "total": "9.50"},
+        ok=True,
+        took=0.5,
+        count=1234,
+        note="first",
+        trace_id="abc-123",
+    )
+    formats_sent.send(sender=None, name="cart", payload=[], ok=False, took=12, count=5)
+    return HttpResponse(PAGE.format("formats"))
+
+
+def escape_view(request: HttpRequest) -> HttpResponse:
+    search_done.send(
+        sender=None,
+        query="<script>alert(1)</script>",
+        hits=1,
+        took=0.1,
+        note="<b>bold</b>",
+    )
+    return HttpResponse(PAGE.format("escape"))
+
+
+def flags_view(request: HttpRequest) -> HttpResponse:
+    """Two flags: new-checkout keeps its result, dark-mode changes it."""
+    evaluated = feature_flag_evaluated.send
+    evaluated(sender=None, name="new-checkout", result=True, reason="targeting_match")
+    evaluated(sender=None, name="dark-mode", result="blue", variant="blue")
+    evaluated(sender=None, name="new-checkout", result=True, reason="targeting_match")
+    evaluated(
+        sender=None, name="dark-mode", result="green", variant="green", reason="split"
+    )
+    return HttpResponse(PAGE.format("flags"))
