@@ -96,12 +96,7 @@ class Recording:
         if len(events) >= self.max_events:
             self._drop(signal)
             return
-        # Skip this method and the receiver; the dispatcher is hidden later.
-        stack = (
-            stacks.capture(skip=2, with_locals=self.capture_locals)
-            if self.capture_stacks
-            else None
-        )
+        stack = self._stack(signal, sender, kwargs) if self.capture_stacks else None
         event = Event(
             time_ms=(perf_counter() - self.started) * 1000,
             sender=self._describe(sender),
@@ -115,6 +110,22 @@ class Recording:
                 self._dropped[signal] += 1
                 return
             events.append(event)
+
+    def _stack(
+        self, signal: Signal, sender: Any, kwargs: dict[str, Any]
+    ) -> list[stacks.RawFrame]:
+        # Skip this method, add() and the receiver; the dispatcher is hidden later.
+        stack = stacks.capture(skip=3, with_locals=self.capture_locals)
+        if stacks.sent_by_asend(stack):
+            awaiting = stacks.awaiting_asend(
+                signal,
+                sender,
+                kwargs,
+                lambda context: context.get(_current) is self,
+                with_locals=self.capture_locals,
+            )
+            return awaiting or stack
+        return stack
 
     def _drop(self, signal: Signal) -> None:
         with self._lock:

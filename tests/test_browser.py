@@ -139,12 +139,18 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         driver.quit()
 
 
-def toolbar(driver: Any) -> ShadowRoot:
-    """The toolbar's shadow root, with the toolbar shown (expanded if collapsed)."""
-    host = WebDriverWait(driver, WAIT).until(
-        lambda d: d.find_element(By.ID, "djDebugRoot")
+def toolbar(driver: Any) -> Any:
+    """The toolbar's root, with the toolbar shown (expanded if collapsed).
+
+    DjDT 8 renders the toolbar in a shadow root on ``#djDebugRoot``; older
+    versions put ``#djDebug`` straight into the page.
+    """
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.find_elements(By.ID, "djDebugRoot")
+        or d.find_elements(By.ID, "djDebug")
     )
-    root: ShadowRoot = host.shadow_root
+    hosts = driver.find_elements(By.ID, "djDebugRoot")
+    root: ShadowRoot | Any = hosts[0].shadow_root if hosts else driver
     # toolbar.js is an async module: it unhides either the toolbar or its handle.
     WebDriverWait(driver, WAIT).until(
         lambda d: (

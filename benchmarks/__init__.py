@@ -1,0 +1,1 @@
+"""Benchmarks for djdt-signalpanels; see README.md."""
