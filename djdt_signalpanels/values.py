@@ -17,7 +17,7 @@ import re
 import reprlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.functional import Promise
@@ -85,8 +85,14 @@ class Converter:
             sensitive_names=conf.sensitive_names(),
         )
 
+    # Per recording: hashing the tuple of names for every lookup costs more than the check.
+    _masked: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+
     def masks(self, name: str) -> bool:
-        return is_sensitive(name, self.sensitive_names)
+        masked = self._masked.get(name)
+        if masked is None:
+            masked = self._masked[name] = is_sensitive(name, self.sensitive_names)
+        return masked
 
     def arguments(self, kwargs: Mapping[str, Any]) -> dict[str, JSON]:
         """Convert a send's keyword arguments, masking sensitive names.
