@@ -6,7 +6,7 @@ import nox
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["tests", "docs", "typecheck"]
+nox.options.sessions = ["tests", "docs", "lint"]
 
 DJANGO = {"5.2": "Django~=5.2.0", "6.0": "Django~=6.0.0", "6.1": "Django~=6.1.0"}
 DJDT = {"8": "django-debug-toolbar~=8.0", "6.3 (oldest)": "django-debug-toolbar==6.3.0"}
@@ -38,12 +38,24 @@ def tests(session: nox.Session, django: str, djdt: str) -> None:
 @nox.session(python="3.12")
 def docs(session: nox.Session) -> None:
     session.install("-e", ".[docs]")
-    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    session.run(
+        "python",
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+    )
 
 
 @nox.session(python="3.12")
-def typecheck(session: nox.Session) -> None:
-    session.install("-e", ".", "mypy", "django-stubs")
+def lint(session: nox.Session) -> None:
+    session.install("-e", ".", "mypy", "django-stubs", "ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("mypy")
 
 

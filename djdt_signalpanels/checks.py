@@ -42,7 +42,9 @@ def check_panel_class(panel_class: Any) -> list[CheckMessage]:
                     "the dotted path of one."
                 ),
                 obj=panel_class,
-                id="djdt_signalpanels.E001" if does_not_import else "djdt_signalpanels.E002",
+                id="djdt_signalpanels.E001"
+                if does_not_import
+                else "djdt_signalpanels.E002",
             )
         )
     try:
@@ -100,8 +102,10 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 )
             )
     names = value.get("SENSITIVE_NAMES", [])
-    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not all(
-        isinstance(name, str) and name for name in names
+    if (
+        isinstance(names, str)
+        or not isinstance(names, (list, tuple))
+        or not all(isinstance(name, str) and name for name in names)
     ):
         errors.append(
             Error(

@@ -61,7 +61,9 @@ def as_columns(specs: Any) -> tuple[Column, ...]:
         raise ValueError(
             f"columns must be a list of Column objects or names, got {specs!r}."
         )
-    columns = tuple(spec if isinstance(spec, Column) else Column(spec) for spec in specs)
+    columns = tuple(
+        spec if isinstance(spec, Column) else Column(spec) for spec in specs
+    )
     names = [column.name for column in columns]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -69,7 +71,7 @@ def as_columns(specs: Any) -> tuple[Column, ...]:
     return columns
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resolve_signal(spec: Signal | str) -> Signal:
     """The :class:`~django.dispatch.Signal` named by ``spec`` (or ``spec`` itself)."""
     if isinstance(spec, str):

@@ -121,7 +121,9 @@ def _coroutine_frames(task: asyncio.Task[Any]) -> list[FrameType]:
     frames: list[FrameType] = []
     awaitable: Any = task.get_coro()
     while awaitable is not None:
-        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+        frame = getattr(awaitable, "cr_frame", None) or getattr(
+            awaitable, "gi_frame", None
+        )
         if frame is None:
             break
         frames.append(frame)

@@ -15,7 +15,9 @@ INSTALLED_APPS = [
     "tests",
 ]
 MIDDLEWARE = ["debug_toolbar.middleware.DebugToolbarMiddleware"]
-TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+TEMPLATES = [
+    {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
+]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 STATIC_URL = "/static/"
 DEBUG_TOOLBAR_PANELS = [

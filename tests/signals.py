@@ -1,3 +1,4 @@
 from django.dispatch import Signal
 
 search_done = Signal()
+formats_sent = Signal()

@@ -146,8 +146,9 @@ def toolbar(driver: Any) -> Any:
     versions put ``#djDebug`` straight into the page.
     """
     WebDriverWait(driver, WAIT).until(
-        lambda d: d.find_elements(By.ID, "djDebugRoot")
-        or d.find_elements(By.ID, "djDebug")
+        lambda d: (
+            d.find_elements(By.ID, "djDebugRoot") or d.find_elements(By.ID, "djDebug")
+        )
     )
     hosts = driver.find_elements(By.ID, "djDebugRoot")
     root: ShadowRoot | Any = hosts[0].shadow_root if hosts else driver

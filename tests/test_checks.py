@@ -68,7 +68,10 @@ def test_e001_signal_path_does_not_import(panel: Any, path: str, cause: str) -> 
 def test_e002_signal_missing() -> None:
     error = only(check_panels.NoSignalPanel.run_checks(), "djdt_signalpanels.E002")
 
-    assert "NoSignalPanel.signal must be a Signal or its dotted path, got None." in error.msg
+    assert (
+        "NoSignalPanel.signal must be a Signal or its dotted path, got None."
+        in error.msg
+    )
     assert error.hint is not None
     assert "django.dispatch.Signal()" in error.hint
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 
-from tests.check_panels import (
+from tests.pages import (
     Row,
     detail_rows,
     get_request_id,
@@ -17,11 +16,6 @@ from tests.check_panels import (
 
 PANEL = "FeatureFlagsPanel"
 WARNING = "djDebugRowWarning"
-
-
-@pytest.fixture
-def client() -> Client:
-    return Client()
 
 
 def flags_table(html: str) -> list[Row]:

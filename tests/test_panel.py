@@ -14,8 +14,7 @@ from django.utils.translation import gettext_lazy
 from djdt_signalpanels import Column
 from djdt_signalpanels.panel import as_columns
 from djdt_signalpanels.values import MASK
-from tests.check_panels import (
-    FORMATS_PANEL,
+from tests.pages import (
     detail_rows,
     get_request_id,
     render_panel,
@@ -29,14 +28,12 @@ FORMATS = "FormatsPanel"
 
 
 @pytest.fixture
-def client() -> Client:
-    return Client()
-
-
-@pytest.fixture
 def formats_panel(settings: Any) -> None:
     """List FormatsPanel too; DjDT drops its cached panel classes on setting_changed."""
-    settings.DEBUG_TOOLBAR_PANELS = [*settings.DEBUG_TOOLBAR_PANELS, FORMATS_PANEL]
+    settings.DEBUG_TOOLBAR_PANELS = [
+        *settings.DEBUG_TOOLBAR_PANELS,
+        "tests.panels.FormatsPanel",
+    ]
 
 
 def headers(html: str) -> list[str]:

@@ -6,7 +6,6 @@ import asyncio
 import contextvars
 import inspect
 import os
-import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ import djdt_signalpanels
 from djdt_signalpanels import bind_request_context, recording, stacks
 from djdt_signalpanels.signals import feature_flag_evaluated
 from tests import views
+from tests.pages import render_panel, request_id
 from tests.signals import search_done
 
 TIMEOUT = 30.0
@@ -37,12 +37,6 @@ def signal() -> Iterator[Signal]:
     yield signal
     # A failed test must not leave the shared receiver counted as connected.
     assert not recording.is_connected(signal), "a recording was left open"
-
-
-def request_id_of(response: Any) -> str:
-    match = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())
-    assert match, "no toolbar in the response"
-    return match.group(1)
 
 
 def recorded(record: recording.Recording, signal: Signal, key: str = "i") -> list[Any]:
@@ -215,7 +209,7 @@ def test_max_events_holds_under_concurrent_senders(signal: Signal) -> None:
 def test_max_events_in_a_real_request(client: Client) -> None:
     with override_settings(DJDT_SIGNALPANELS={"MAX_EVENTS": 3}):
         response = client.get("/sync/?tag=cap&n=5")
-    stats = get_store().panel(request_id_of(response), "SearchPanel")
+    stats = get_store().panel(request_id(response.content.decode()), "SearchPanel")
     assert [event["kwargs"]["query"] for event in stats["events"]] == [
         "cap-0",
         "cap-1",
@@ -316,13 +310,10 @@ def test_stored_stack_is_none_and_said_so_when_stacktraces_are_disabled(
 ) -> None:
     toolbar_config(ENABLE_STACKTRACES=False)
     response = client.get("/sync/?tag=nostack&n=2")
-    request_id = request_id_of(response)
-    stats = get_store().panel(request_id, "SearchPanel")
+    stored_id = request_id(response.content.decode())
+    stats = get_store().panel(stored_id, "SearchPanel")
     assert [event["stack"] for event in stats["events"]] == [None, None]
-    content = client.get(
-        "/__debug__/render_panel/",
-        {"request_id": request_id, "panel_id": "SearchPanel"},
-    ).json()["content"]
+    content = render_panel(client, stored_id, "SearchPanel")
     assert "ENABLE_STACKTRACES is off" in content
 
 

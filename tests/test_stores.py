@@ -20,6 +20,8 @@ from django.core.cache import caches
 from django.core.management import call_command
 from django.test import Client, override_settings
 
+from tests.pages import render_panel, request_id
+
 STORES = ["MemoryStore", "DatabaseStore", "CacheStore"]
 
 
@@ -72,20 +74,7 @@ def store(
 
 
 def request_id_of(response: Any) -> str:
-    match = re.search(r'data-request-id="([0-9a-f]+)"', response.content.decode())
-    assert match, "no toolbar in the response"
-    return match.group(1)
-
-
-def render_panel(client: Client, request_id: str, panel_id: str) -> str:
-    response = client.get(
-        "/__debug__/render_panel/", {"request_id": request_id, "panel_id": panel_id}
-    )
-    assert response.status_code == 200
-    content = response.json()["content"]
-    assert isinstance(content, str)
-    assert "isn't available anymore" not in content
-    return content
+    return request_id(response.content.decode())
 
 
 def send_rows(content: str, panel_id: str) -> list[str]:

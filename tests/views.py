@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 
 from djdt_signalpanels import bind_request_context
 from djdt_signalpanels.signals import feature_flag_evaluated
-from tests.signals import search_done
+from tests.signals import formats_sent, search_done
 
 PAGE = "<html><body><p>{}</p></body></html>"
 
@@ -27,7 +27,9 @@ def sync_view(request: HttpRequest) -> HttpResponse:
     tag, count = _params(request)
     for index in range(count):
         search(tag, index)
-        feature_flag_evaluated.send(sender=None, name=f"{tag}-flag", result=index % 2 == 0)
+        feature_flag_evaluated.send(
+            sender=None, name=f"{tag}-flag", result=index % 2 == 0
+        )
     return HttpResponse(PAGE.format(tag))
 
 
@@ -36,7 +38,9 @@ async def async_view(request: HttpRequest) -> HttpResponse:
     for index in range(count):
         search(tag, index)
         await asyncio.sleep(0)  # let the other requests' tasks run in between
-        await search_done.asend(sender=None, query=f"{tag}-a{index}", hits=index, took=1.0)
+        await search_done.asend(
+            sender=None, query=f"{tag}-a{index}", hits=index, took=1.0
+        )
     return HttpResponse(PAGE.format(tag))
 
 
@@ -88,8 +92,7 @@ def bad_input_view(request: HttpRequest) -> HttpResponse:
 
 
 def formats_view(request: HttpRequest) -> HttpResponse:
-    """Two sends for tests.check_panels.FormatsPanel: all formats, one optional."""
-    from tests.check_panels import formats_sent
+    """Two sends for tests.panels.FormatsPanel: all formats, one optional."""
 
     formats_sent.send(
         sender=formats_view,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ..panel import Column, SignalPanel, as_text
 from ..signals import feature_flag_evaluated
@@ -31,7 +32,12 @@ class FeatureFlagsPanel(SignalPanel):
             results.setdefault(name, []).append(as_text(kwargs.get("result")))
         changed = {name for name, seen in results.items() if len(set(seen)) > 1}
         rows = [
-            [name, len(seen), ", ".join(dict.fromkeys(seen)), _("Yes") if name in changed else _("No")]
+            [
+                name,
+                len(seen),
+                ", ".join(dict.fromkeys(seen)),
+                _("Yes") if name in changed else _("No"),
+            ]
             for name, seen in results.items()
         ]
         subtitle = ngettext(
@@ -50,7 +56,12 @@ class FeatureFlagsPanel(SignalPanel):
             "tables": [
                 {
                     "title": str(_("Flags")),
-                    "headers": [str(_("Flag")), str(_("Evaluations")), str(_("Results")), str(_("Changed in this request"))],
+                    "headers": [
+                        str(_("Flag")),
+                        str(_("Evaluations")),
+                        str(_("Results")),
+                        str(_("Changed in this request")),
+                    ],
                     "rows": [[str(cell) for cell in row] for row in rows],
                     "highlight_rows": [
                         index for index, name in enumerate(results) if name in changed
