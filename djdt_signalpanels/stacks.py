@@ -15,6 +15,7 @@ import contextvars
 import functools
 import linecache
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pprint import pformat
 from types import CodeType, FrameType
@@ -33,6 +34,10 @@ Frame = list[str | int | None]
 ALWAYS_HIDDEN = ("djdt_signalpanels", "django.dispatch")
 
 _DISPATCHER = "django.dispatch.dispatcher"
+
+# How long a worker thread waits for the task awaiting asend() to suspend.
+_SUSPEND_CHECKS = 100
+_SUSPEND_PAUSE = 0.0001
 
 
 def enabled() -> bool:
@@ -98,10 +103,30 @@ def awaiting_asend(
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is None:
         return None
+    # The worker can start before the awaiting task has suspended (Django 6.1
+    # awaits sync_to_async directly): give it a moment to reach its await.
+    for _ in range(_SUSPEND_CHECKS):
+        found = _tasks_awaiting(loop, signal, sender, kwargs, owns)
+        if found:
+            break
+        time.sleep(_SUSPEND_PAUSE)
+    if len(found) != 1:
+        return None  # Python 3.11 cannot read a task's context: never guess.
+    return [_raw(frame, with_locals) for frame in reversed(found[0])]
+
+
+def _tasks_awaiting(
+    loop: asyncio.AbstractEventLoop,
+    signal: Any,
+    sender: Any,
+    kwargs: Mapping[str, Any],
+    owns: Callable[[contextvars.Context], bool],
+) -> list[list[FrameType]]:
+    """The coroutine chains, down to ``asend``, of the tasks awaiting this send."""
     try:
         tasks = asyncio.all_tasks(loop)
     except RuntimeError:
-        return None
+        return []
     found = []
     for task in tasks:
         chain = _coroutine_frames(task)
@@ -111,9 +136,7 @@ def awaiting_asend(
                 if context is None or owns(context):
                     found.append(chain[: index + 1])
                 break
-    if len(found) != 1:
-        return None  # Python 3.11 cannot read a task's context: never guess.
-    return [_raw(frame, with_locals) for frame in reversed(found[0])]
+    return found
 
 
 def _coroutine_frames(task: asyncio.Task[Any]) -> list[FrameType]:

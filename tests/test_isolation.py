@@ -57,6 +57,7 @@ class Audit:
     foreign: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     disordered: list[str] = field(default_factory=list)
+    wrong_stacks: list[str] = field(default_factory=list)
     dropped: int = 0
 
     def check(
@@ -90,12 +91,20 @@ class Audit:
             own = [value for value in seen if tag_of(value) == tag]
             if own != expected:
                 self.disordered.append(f"{tag}/{panel_id}: {own} != {expected}")
+        # Each stack ends in the function that sent: tests.views.search for
+        # send(), the async view itself for the ones it awaits through asend().
+        for event in store.panel(request_id, "SearchPanel")["events"]:
+            query = event["kwargs"]["query"]
+            function = "async_view" if "-a" in query else "search"
+            if event["stack"][-1][2] != function:
+                self.wrong_stacks.append(f"{query}: {event['stack'][-1]}")
 
     def assert_clean(self, requests: int) -> None:
         assert self.requests == requests
         assert self.foreign == [], f"{len(self.foreign)} foreign events"
         assert self.missing == [], f"{len(self.missing)} missing events"
         assert self.disordered == []
+        assert self.wrong_stacks == []
         assert self.dropped == 0
 
 
