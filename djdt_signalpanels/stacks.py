@@ -35,8 +35,9 @@ ALWAYS_HIDDEN = ("djdt_signalpanels", "django.dispatch")
 
 _DISPATCHER = "django.dispatch.dispatcher"
 
-# How long a worker thread waits for the task awaiting asend() to suspend.
-_SUSPEND_CHECKS = 100
+# How long a worker thread waits for the task awaiting asend() to suspend;
+# usually microseconds, more on a loaded machine.
+_SUSPEND_TIMEOUT = 0.05
 _SUSPEND_PAUSE = 0.0001
 
 
@@ -105,11 +106,11 @@ def awaiting_asend(
         return None
     # The worker can start before the awaiting task has suspended (Django 6.1
     # awaits sync_to_async directly): give it a moment to reach its await.
-    for _ in range(_SUSPEND_CHECKS):
-        found = _tasks_awaiting(loop, signal, sender, kwargs, owns)
-        if found:
-            break
+    deadline = time.monotonic() + _SUSPEND_TIMEOUT
+    found = _tasks_awaiting(loop, signal, sender, kwargs, owns)
+    while not found and time.monotonic() < deadline:
         time.sleep(_SUSPEND_PAUSE)
+        found = _tasks_awaiting(loop, signal, sender, kwargs, owns)
     if len(found) != 1:
         return None  # Python 3.11 cannot read a task's context: never guess.
     return [_raw(frame, with_locals) for frame in reversed(found[0])]
