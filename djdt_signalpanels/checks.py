@@ -120,6 +120,8 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
 @register
 def check_panel_ids(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Two listed panels with one class name: DjDT keeps only the last."""
+    if not apps.is_installed("debug_toolbar"):
+        return []  # a project using only the production companion
     from debug_toolbar import settings as dt_settings
     from django.utils.module_loading import import_string
 
