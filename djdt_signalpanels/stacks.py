@@ -35,10 +35,11 @@ ALWAYS_HIDDEN = ("djdt_signalpanels", "django.dispatch")
 
 _DISPATCHER = "django.dispatch.dispatcher"
 
-# How long a worker thread waits for the task awaiting asend() to suspend;
-# usually microseconds, more on a loaded machine.
-_SUSPEND_TIMEOUT = 0.05
-_SUSPEND_PAUSE = 0.0001
+# How long a worker thread waits for the task awaiting asend() to suspend:
+# usually microseconds, more on a loaded machine; past it, the worker's own stack.
+_SUSPEND_TIMEOUT = 1.0
+_FIRST_PAUSE = 0.00005
+_LONGEST_PAUSE = 0.005
 
 
 def enabled() -> bool:
@@ -107,9 +108,11 @@ def awaiting_asend(
     # The worker can start before the awaiting task has suspended (Django 6.1
     # awaits sync_to_async directly): give it a moment to reach its await.
     deadline = time.monotonic() + _SUSPEND_TIMEOUT
+    pause = _FIRST_PAUSE
     found = _tasks_awaiting(loop, signal, sender, kwargs, owns)
     while not found and time.monotonic() < deadline:
-        time.sleep(_SUSPEND_PAUSE)
+        time.sleep(pause)  # lets the event loop's thread run to its await
+        pause = min(pause * 2, _LONGEST_PAUSE)
         found = _tasks_awaiting(loop, signal, sender, kwargs, owns)
     if len(found) != 1:
         return None  # Python 3.11 cannot read a task's context: never guess.
@@ -130,12 +133,13 @@ def _tasks_awaiting(
         return []
     found = []
     for task in tasks:
+        context = _context(task)
+        if context is not None and not owns(context):
+            continue  # another request's task: cheaper to skip than to walk
         chain = _coroutine_frames(task)
         for index, frame in enumerate(chain):
             if _is_this_asend(frame, signal, sender, kwargs):
-                context = _context(task)
-                if context is None or owns(context):
-                    found.append(chain[: index + 1])
+                found.append(chain[: index + 1])
                 break
     return found
 
