@@ -6,7 +6,7 @@ import nox
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["tests", "docs", "lint"]
+nox.options.sessions = ["tests", "elasticsearch8", "docs", "lint"]
 
 DJANGO = {"5.2": "Django~=5.2.0", "6.0": "Django~=6.0.0", "6.1": "Django~=6.1.0"}
 DJDT = {"8": "django-debug-toolbar~=8.0", "6.3 (oldest)": "django-debug-toolbar==6.3.0"}
@@ -33,6 +33,16 @@ MATRIX = [
 def tests(session: nox.Session, django: str, djdt: str) -> None:
     session.install("-e", ".[test]", DJANGO[django], DJDT[djdt])
     session.run("python", "-m", "pytest", *session.posargs, env={"PYTHONDEVMODE": "1"})
+
+
+@nox.session(python="3.12")
+@nox.parametrize("elasticsearch", ["8.0.1", "8.19.3"])
+def elasticsearch8(session: nox.Session, elasticsearch: str) -> None:
+    """The main matrix runs elasticsearch-py 9; the integration supports 8 too."""
+    session.install("-e", ".[test]", f"elasticsearch[async]=={elasticsearch}")
+    session.run(
+        "python", "-m", "pytest", "tests/test_elasticsearch.py", *session.posargs
+    )
 
 
 @nox.session(python="3.12")

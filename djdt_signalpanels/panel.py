@@ -126,6 +126,9 @@ class SignalPanel(Panel):
     template = "djdt_signalpanels/panel.html"
     signal: ClassVar[Signal | str]
     columns: ClassVar[Sequence[Column | str]] = ()
+    #: Modules left out of stack traces besides DjDT's ``HIDE_IN_STACKTRACES``,
+    #: e.g. the client library whose calls send the signal.
+    hidden_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -177,7 +180,9 @@ class SignalPanel(Panel):
                 "time_ms": round(event.time_ms, 3),
                 "sender": event.sender,
                 "kwargs": event.kwargs,
-                "stack": stacks.render(event.stack) if event.stack else None,
+                "stack": stacks.render(event.stack, hide=self.hidden_modules)
+                if event.stack
+                else None,
             }
             for event in raw
         ]

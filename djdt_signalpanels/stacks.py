@@ -198,9 +198,17 @@ def _hidden(module: Any, hidden: Sequence[str]) -> bool:
     return any(module == name or module.startswith(name + ".") for name in hidden)
 
 
-def render(raw: list[RawFrame]) -> list[Frame]:
-    """Plain frames, outermost first, without ``HIDE_IN_STACKTRACES`` modules."""
-    hidden = (*dt_settings.get_config()["HIDE_IN_STACKTRACES"], *ALWAYS_HIDDEN)
+def render(raw: list[RawFrame], *, hide: Sequence[str] = ()) -> list[Frame]:
+    """Plain frames, outermost first, without ``HIDE_IN_STACKTRACES`` modules.
+
+    ``hide`` names more modules to leave out, such as the client library a
+    panel instruments, so the caller's own line comes last.
+    """
+    hidden = (
+        *dt_settings.get_config()["HIDE_IN_STACKTRACES"],
+        *ALWAYS_HIDDEN,
+        *hide,
+    )
     frames: list[Frame] = []
     for code, offset, module_globals, frame_locals in reversed(raw):
         if _hidden(module_globals.get("__name__"), hidden):

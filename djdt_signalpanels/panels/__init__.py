@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .elasticsearch import ElasticsearchPanel
 from .feature_flags import FeatureFlagsPanel
 
-__all__ = ["FeatureFlagsPanel"]
+__all__ = ["ElasticsearchPanel", "FeatureFlagsPanel"]

@@ -1,0 +1,1 @@
+"""Instrumentation of third-party client libraries: each sends a signal when something records."""
