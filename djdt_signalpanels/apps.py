@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class SignalPanelsConfig(AppConfig):
@@ -9,3 +9,9 @@ class SignalPanelsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  registers the settings checks
+        from .production import checks as production_checks  # noqa: F401
+
+        if apps.is_installed("django.contrib.auth"):
+            from .production import membership
+
+            membership.connect_receivers()
