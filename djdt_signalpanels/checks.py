@@ -7,6 +7,7 @@ Panel checks run through DjDT, which calls ``run_checks()`` on every panel in
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -91,7 +92,13 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 id="djdt_signalpanels.E006",
             )
         )
-    for key in ("MAX_EVENTS", "MAX_VALUE_LENGTH", "MAX_ITEMS", "MAX_DEPTH"):
+    for key in (
+        "MAX_EVENTS",
+        "MAX_VALUE_LENGTH",
+        "MAX_ITEMS",
+        "MAX_DEPTH",
+        "LLM_PREVIEW_LENGTH",
+    ):
         number = value.get(key, conf.DEFAULTS[key])
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             errors.append(
@@ -114,7 +121,54 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 id="djdt_signalpanels.E008",
             )
         )
+    previews = value.get("LLM_PREVIEWS", False)
+    if not isinstance(previews, bool):
+        errors.append(
+            Error(
+                f"{conf.SETTING_NAME}['LLM_PREVIEWS'] must be True or False, got {previews!r}.",
+                hint="The default is False: prompts and answers are not recorded.",
+                id="djdt_signalpanels.E012",
+            )
+        )
+    problem = llm_prices_problem(value.get("LLM_PRICES", {}))
+    if problem:
+        errors.append(
+            Error(
+                f"{conf.SETTING_NAME}['LLM_PRICES'] is malformed: {problem}.",
+                hint="Map model names to prices per million tokens, for example "
+                "{'gpt-4o-mini': {'input': 0.15, 'cached_input': 0.075, 'output': 0.6}}.",
+                id="djdt_signalpanels.E012",
+            )
+        )
     return errors
+
+
+def llm_prices_problem(prices: Any) -> str | None:
+    """What is wrong with an ``LLM_PRICES`` value, or None."""
+    if not isinstance(prices, dict):
+        return f"it must be a dict, got {type(prices).__name__}"
+    for model, price in prices.items():
+        if not isinstance(model, str) or not model:
+            return f"model names must be non-empty strings, got {model!r}"
+        if not isinstance(price, dict):
+            return f"the price of {model!r} must be a dict, got {price!r}"
+        missing = sorted({"input", "output"} - price.keys())
+        if missing:
+            return f"the price of {model!r} needs {' and '.join(map(repr, missing))}"
+        unknown = sorted(map(repr, price.keys() - {"input", "output", "cached_input"}))
+        if unknown:
+            return f"the price of {model!r} has unknown keys {', '.join(unknown)}"
+        for key, number in price.items():
+            if (
+                isinstance(number, bool)
+                or not isinstance(number, (int, float))
+                or not math.isfinite(number)
+                or number < 0
+            ):
+                return (
+                    f"{model!r} {key!r} must be a number of at least 0, got {number!r}"
+                )
+    return None
 
 
 @register

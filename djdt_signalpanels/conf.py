@@ -8,7 +8,12 @@ All options live in one dict setting::
         "MAX_ITEMS": 100,            # items kept of one list, tuple, set or dict
         "MAX_DEPTH": 6,              # nesting kept of containers
         "SENSITIVE_NAMES": [],       # names masked in addition to the defaults
+        "LLM_PREVIEWS": False,       # LLMPanel: record the start of prompts and answers
+        "LLM_PREVIEW_LENGTH": 200,   # characters kept of each preview
+        "LLM_PRICES": {},            # model -> {"input", "output"[, "cached_input"]}
     }
+
+Prices are per million tokens, in the currency of your choice.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_ITEMS": 100,
     "MAX_DEPTH": 6,
     "SENSITIVE_NAMES": [],
+    "LLM_PREVIEWS": False,
+    "LLM_PREVIEW_LENGTH": 200,
+    "LLM_PRICES": {},
 }
 
 # Compared word by word against argument and key names, so "token" masks
@@ -79,3 +87,17 @@ def max_depth() -> int:
 
 def sensitive_names() -> tuple[str, ...]:
     return DEFAULT_SENSITIVE_NAMES + tuple(get("SENSITIVE_NAMES"))
+
+
+def llm_previews() -> bool:
+    return get("LLM_PREVIEWS") is True
+
+
+def llm_preview_length() -> int:
+    return int(get("LLM_PREVIEW_LENGTH"))
+
+
+def llm_prices() -> dict[str, dict[str, float]]:
+    """Prices per million tokens by model name; ``{}`` when none are configured."""
+    prices = get("LLM_PRICES")
+    return prices if isinstance(prices, dict) else {}

@@ -194,6 +194,9 @@ class SignalPanel(Panel):
     def summarize(self, events: list[dict[str, Any]]) -> dict[str, Any]:
         """Analysis stored with the events; plain JSON data only.
 
+        It may also add derived values to an event's ``"kwargs"`` (LLMPanel adds
+        each call's cost): the events are stored after this returns.
+
         Recognised keys: ``"subtitle"`` (replaces the nav subtitle),
         ``"tables"`` (a list of ``{"title", "headers", "rows",
         "highlight_rows"}`` shown above the sends) and ``"highlight_events"``

@@ -24,6 +24,15 @@ Keyword arguments:
     ``"disabled"``, ``"error"``... (``feature_flag.result.reason``).
 ``provider`` (str, optional)
     What evaluated it, such as a library name (``feature_flag.provider.name``).
+``kind`` (str, optional)
+    What was checked when the provider has several kinds, such as waffle's
+    ``"flag"``, ``"switch"`` and ``"sample"``.
+``source`` (str, optional)
+    Where the flag is defined, such as ``"settings"`` or ``"database"``.
+
+The integrations also send ``conditions`` (django-flags: each condition and
+its result) and ``error_type`` (when a check raised); any other keyword
+argument is shown in a row's details.
 
 Example::
 
@@ -82,7 +91,8 @@ Keyword arguments (only ``provider`` and ``operation`` are always given):
 ``error_type`` (str)
     ``error.type``: the exception's class name when the call failed.
 ``input_preview`` / ``output_preview`` (str)
-    The start of the prompt and of the answer, only when previews are turned on.
+    The start of the last input message and of the answer, only when previews are
+    turned on (``DJDT_SIGNALPANELS["LLM_PREVIEWS"]``).
 
 API keys and authorization headers are never sent.
 """

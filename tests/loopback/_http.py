@@ -9,6 +9,7 @@ they are written, so a client reads them as they come and can stop early.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -110,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except ConnectionError:
             # The client stopped reading early and closed the connection.
             self.close_connection = True
 
@@ -118,6 +119,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     owner: LoopbackServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading a stream early resets its connection.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class LoopbackServer:
