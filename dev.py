@@ -34,7 +34,7 @@ def ensure_venv(*packages: str) -> None:
 
 
 def demo(args: list[str]) -> None:
-    ensure_venv("-e", ".")
+    ensure_venv("-e", ".[elasticsearch,openai,anthropic,flags]")
     manage = ROOT / "example" / "manage.py"
     run(PYTHON, manage, "migrate", "--verbosity", "0")
     print("Demo at http://127.0.0.1:8000/ (Ctrl+C stops it)", flush=True)

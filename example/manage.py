@@ -9,7 +9,11 @@ from pathlib import Path
 
 if __name__ == "__main__":
     # The directory holding the `demo` package, so "demo.settings" imports.
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    # The repository root, for tests.loopback: the small servers that stand in
+    # for Elasticsearch, OpenAI and Anthropic when no real service is set.
+    sys.path.insert(1, str(here.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
     from django.core.management import execute_from_command_line
 

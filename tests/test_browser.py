@@ -2,12 +2,15 @@
 
 The demo (``example/``) runs in a subprocess on a throwaway SQLite file, so
 the test sees what a developer sees after ``manage.py runserver``: DjDT's
-JavaScript loading each panel on click, inside the toolbar's shadow DOM.
+JavaScript loading each panel on click, inside the toolbar's shadow DOM. Its
+search and assistant pages drive the real elasticsearch, openai and anthropic
+clients against the loopback servers the demo starts itself.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,6 +36,9 @@ CHROMEDRIVER = (
     or shutil.which("chromedriver")
     or "/usr/bin/chromedriver"
 )
+# Variables that point the demo at real services: the test uses its loopback
+# servers, whatever the environment holds.
+SERVICE_VARIABLES = re.compile(r"^(OPENAI_|ANTHROPIC_|DEMO_ELASTICSEARCH_)")
 WAIT = 20  # seconds; generous for a loaded two-core machine, never a timing assertion
 RED = "rgba(255, 0, 0, 1)"  # DjDT's colour for the time of a djDebugRowWarning row
 
@@ -72,6 +78,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # pytest-django's settings module and pytest's marker must not leak in:
         # the demo runs as a developer would run it.
         if key not in ("DJANGO_SETTINGS_MODULE", "PYTEST_VERSION")
+        and not SERVICE_VARIABLES.match(key)
     }
     env["DEMO_DATABASE"] = str(workdir / "db.sqlite3")
     manage = [sys.executable, str(EXAMPLE / "manage.py")]
@@ -353,3 +360,126 @@ def test_marked_summary_row_looks_different(browser: Any, demo_url: str) -> None
     ]
     assert len(marked) == 1 and len(plain) == 3
     assert marked[0] not in plain
+
+
+def sends(panel: WebElement, panel_id: str) -> tuple[list[str], list[WebElement]]:
+    """The headers and rows of a panel's table of sends (the last table)."""
+    table = panel.find_elements(By.CSS_SELECTOR, ".djdt-scroll table")[-1]
+    headers = texts(table.find_elements(By.CSS_SELECTOR, "thead th"))
+    rows = table.find_elements(By.CSS_SELECTOR, f"tbody tr[id^={panel_id}Send_]")
+    return headers, rows
+
+
+def column(headers: list[str], rows: list[WebElement], name: str) -> list[str]:
+    """One column's cells; "Time" spans the toggle cell and the time cell."""
+    position = headers.index(name) + 1
+    return [texts(row.find_elements(By.TAG_NAME, "td"))[position] for row in rows]
+
+
+def test_elasticsearch_panel(browser: Any, demo_url: str) -> None:
+    browser.get(demo_url + "/search/")
+    root = toolbar(browser)
+    button = root.find_element(By.CSS_SELECTOR, "#djdt-ElasticsearchPanel").text
+    assert re.search(r"\b4 queries in \d+\.\d\d ms\b", button), button
+
+    panel = open_panel(browser, root, "ElasticsearchPanel")
+    duplicates = panel.find_element(By.CSS_SELECTOR, ".djdt-scroll table")
+    cells = texts(duplicates.find_elements(By.CSS_SELECTOR, "tbody td"))
+    assert cells[:2] == ["POST", "/demo-products/_search"] and cells[3] == "2"
+
+    headers, rows = sends(panel, "ElasticsearchPanel")
+    assert headers == [
+        *["Time", "Method", "Path", "Index", "Body", "Status", "Duration"],
+        *["Took (ms)", "Hits", "Error"],
+    ]
+    assert column(headers, rows, "Path") == [
+        "/demo-products/_search",
+        "/demo-products/_count",
+        "/demo-products/_search",
+        "/demo-products-archive/_search",
+    ]
+    assert column(headers, rows, "Status") == ["200", "200", "200", "404"]
+    assert "index_not_found_exception" in column(headers, rows, "Error")[3]
+    # The repeated search: both of its rows marked, their times in red.
+    marked = ["djDebugRowWarning" in (row.get_attribute("class") or "") for row in rows]
+    assert marked == [True, False, True, False]
+    colours = [
+        row.find_element(By.CSS_SELECTOR, ".djdt-time").value_of_css_property("color")
+        for row in rows
+    ]
+    assert [colour == RED for colour in colours] == marked
+    # The stack ends at the demo's own call, not inside the client library.
+    number = (rows[0].get_attribute("id") or "").rsplit("_", 1)[1]
+    rows[0].find_element(By.CSS_SELECTOR, "button.djToggleSwitch").click()
+    details = panel.find_element(By.CSS_SELECTOR, f"tr.djToggleDetails_{number}")
+    WebDriverWait(browser, WAIT).until(lambda d: details.is_displayed())
+    stack = details.find_element(By.CSS_SELECTOR, "pre.djdt-stack").text
+    assert stack.rstrip().endswith(
+        "results = client.search(index=INDEX, query=query, size=5)"
+    )
+
+    # The page's django-flags flag, with the library's reason and source.
+    browser.get(demo_url + "/search/?descriptions=on")
+    panel = open_panel(browser, toolbar(browser), "FeatureFlagsPanel")
+    headers, rows = sends(panel, "FeatureFlagsPanel")
+    assert column(headers, rows, "Flag") == ["SEARCH_DESCRIPTIONS"]
+    assert column(headers, rows, "Result") == ["True"]
+    assert column(headers, rows, "Reason") == ["met: parameter descriptions=on"]
+    assert column(headers, rows, "Provider") == ["django-flags"]
+    assert column(headers, rows, "Source") == ["settings"]
+
+
+def test_llm_panel(browser: Any, demo_url: str, tmp_path: Path) -> None:
+    browser.get(demo_url + "/assistant/")
+    root = toolbar(browser)
+    button = root.find_element(By.CSS_SELECTOR, "#djdt-LLMPanel").text
+    subtitle = re.search(r"\b4 calls, ([\d,]+) tokens, \d+\.\d\d ms\b", button)
+    assert subtitle, button
+
+    panel = open_panel(browser, root, "LLMPanel")
+    assert panel.find_element(By.CSS_SELECTOR, ".djDebugPanelTitle h3").text == (
+        "LLM calls"
+    )
+    headers, rows = sends(panel, "LLMPanel")
+    assert column(headers, rows, "Provider") == [
+        "openai",
+        "openai",
+        "anthropic",
+        "anthropic",
+    ]
+    assert column(headers, rows, "Stream") == ["False", "True", "False", "True"]
+    inputs = [int(cell) for cell in column(headers, rows, "Input tokens")]
+    outputs = [int(cell) for cell in column(headers, rows, "Output tokens")]
+    assert all(inputs) and all(outputs)
+    # The subtitle's tokens are the rows' input and output tokens.
+    assert int(subtitle.group(1).replace(",", "")) == sum(inputs) + sum(outputs)
+    # Only streams have a time to their first chunk.
+    first_chunks = column(headers, rows, "First chunk")
+    assert [cell.endswith(" ms") for cell in first_chunks] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    # The demo turns previews on and prices its models.
+    assert all(
+        cell.startswith("Which grind size") for cell in column(headers, rows, "Input")
+    )
+    assert all(float(cell) > 0 for cell in column(headers, rows, "Cost"))
+
+    screenshot = tmp_path / "llm-panel.png"
+    assert browser.save_screenshot(str(screenshot))
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_async_client_pages(browser: Any, demo_url: str) -> None:
+    # AsyncElasticsearch, AsyncOpenAI and AsyncAnthropic from concurrent tasks.
+    browser.get(demo_url + "/search/async/")
+    root = toolbar(browser)
+    elasticsearch = root.find_element(By.CSS_SELECTOR, "#djdt-ElasticsearchPanel")
+    assert re.search(r"\b2 queries in ", elasticsearch.text), elasticsearch.text
+
+    browser.get(demo_url + "/assistant/async/")
+    panel = open_panel(browser, toolbar(browser), "LLMPanel")
+    headers, rows = sends(panel, "LLMPanel")
+    assert sorted(column(headers, rows, "Provider")) == ["anthropic", "openai"]

@@ -1,4 +1,4 @@
-"""Settings of the demo site: DjDT's default panels plus two signal panels."""
+"""Settings of the demo site: DjDT's default panels plus four signal panels."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",  # serves the toolbar's CSS and JavaScript
     "debug_toolbar",
     "djdt_signalpanels",
+    "flags",  # django-flags: its FlagState model and template tags
     "demo",
 ]
 MIDDLEWARE = [
@@ -47,10 +48,31 @@ DATABASES = {
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# DjDT's default panels, then the signal panels: one bundled, one declared in
-# demo/panels.py.
+# DjDT's default panels, then the signal panels: three bundled, one declared in
+# demo/panels.py. Listing ElasticsearchPanel and LLMPanel instruments the
+# elasticsearch, openai and anthropic clients; FeatureFlagsPanel records
+# django-flags' checks and the demo's own flag helper.
 DEBUG_TOOLBAR_PANELS = [
     *PANELS_DEFAULTS,
     "djdt_signalpanels.panels.FeatureFlagsPanel",
+    "djdt_signalpanels.panels.ElasticsearchPanel",
+    "djdt_signalpanels.panels.LLMPanel",
     "demo.panels.RecommendationsPanel",
 ]
+
+DJDT_SIGNALPANELS = {
+    # Off by default: prompts and answers may be private. The demo's are not.
+    "LLM_PREVIEWS": True,
+    # US dollars per million tokens, for the Cost column. Example prices:
+    # check your provider's price list.
+    "LLM_PRICES": {
+        "gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, "output": 0.60},
+        "claude-haiku-4-5": {"input": 1.00, "cached_input": 0.10, "output": 5.00},
+    },
+}
+
+# django-flags reads flags from this setting (and from its database table).
+FLAGS = {
+    # The search page looks in descriptions too when the URL has ?descriptions=on.
+    "SEARCH_DESCRIPTIONS": [{"condition": "parameter", "value": "descriptions=on"}],
+}

@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from djdt_signalpanels import bind_request_context
 
+from . import services
 from .flags import is_enabled
 from .signals import recommendations_served
 
@@ -50,7 +51,7 @@ async def arecommend(strategy: str) -> list[str]:
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "demo/index.html")
+    return render(request, "demo/index.html", {"services": services.describe()})
 
 
 def flags(request: HttpRequest) -> HttpResponse:
