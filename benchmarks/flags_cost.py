@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import contextvars
-import json
 import os
 import platform
 import statistics
@@ -61,60 +60,35 @@ if sys.path and Path(sys.path[0] or os.getcwd()).resolve() == HERE:
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import costs  # noqa: E402
+
 DEFAULT_JSON = HERE / "results" / "flags_cost.json"
-TARGET = 1.02  # installed-not-recording / uninstrumented, at most
 # This thread's CPU time: time other processes take from this one does not count.
 CLOCK = time.thread_time
 WARM_UP = 5  # untimed calls after each install or uninstall
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run (small counts)")
-    parser.add_argument("--rounds", type=int, help="rounds (default 15, quick 5)")
-    parser.add_argument(
-        "--batches", type=int, help="pairs of batches per round (default 20, quick 8)"
-    )
-    parser.add_argument(
-        "--calls", type=int, help="calls per batch (default 200, quick 100)"
-    )
-    parser.add_argument(
-        "--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}"
-    )
-    options = parser.parse_args(argv)
-    options.rounds = options.rounds or (5 if options.quick else 15)
-    options.batches = options.batches or (8 if options.quick else 20)
-    options.calls = options.calls or (100 if options.quick else 200)
-    return options
-
-
 def setup_django() -> None:
     """Both libraries installed, an in-memory database; no request ever records."""
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(
-            DEBUG=True,
-            INSTALLED_APPS=[
-                "django.contrib.contenttypes",
-                "django.contrib.auth",
-                "debug_toolbar",
-                "djdt_signalpanels",
-                "flags",
-                "waffle",
-            ],
-            DATABASES={
-                "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
-            },
-            CACHES={
-                "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-            },
-            DEBUG_TOOLBAR_PANELS=["djdt_signalpanels.panels.FeatureFlagsPanel"],
-            FLAGS={"BENCH": [("boolean", True)]},
-            FLAG_SOURCES=["flags.sources.SettingsFlagsSource"],
-        )
-    django.setup()
+    costs.setup_django(
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "debug_toolbar",
+            "djdt_signalpanels",
+            "flags",
+            "waffle",
+        ],
+        DATABASES={
+            "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+        },
+        CACHES={
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        },
+        DEBUG_TOOLBAR_PANELS=["djdt_signalpanels.panels.FeatureFlagsPanel"],
+        FLAGS={"BENCH": [("boolean", True)]},
+        FLAG_SOURCES=["flags.sources.SettingsFlagsSource"],
+    )
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
@@ -137,7 +111,7 @@ def compare(
     for number in range(options.rounds):
         for pair in range(options.batches):
             batch = {}
-            for side in (False, True) if (number + pair) % 2 == 0 else (True, False):
+            for side in costs.order(number, pair):
                 instrument(side)
                 for _ in range(WARM_UP):  # after a swap, caches settle again
                     call()
@@ -157,7 +131,16 @@ def compare(
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse_args(argv)
+    options = costs.parse_args(
+        argv,
+        doc=__doc__,
+        default_json=DEFAULT_JSON,
+        counts={
+            "rounds": (15, 5, "rounds"),
+            "batches": (20, 8, "pairs of batches per round"),
+            "calls": (200, 100, "calls per batch"),
+        },
+    )
     setup_django()
 
     import flags.state
@@ -207,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {"idle": {}, "busy": {}}
     for name, (call, integration) in checks.items():
         figures = compare(options, call, toggle(integration, busy=False))
-        figures["met"] = figures["ratio"] <= TARGET
+        figures["met"] = figures["ratio"] <= costs.TARGET
         results["idle"][name] = figures
     # Another request records: the signal has a receiver, the deeper wrappers
     # are in place, and a check made here still is not recorded.
@@ -227,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report = {
         "benchmark": "flags_cost",
-        "target": TARGET,
+        "target": costs.TARGET,
         "rounds": options.rounds,
         "batch_pairs_per_round": options.batches,
         "calls_per_batch": options.calls,
@@ -245,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "met": all(figures["met"] for figures in results["idle"].values()),
     }
     print_report(report)
-    options.json.parent.mkdir(parents=True, exist_ok=True)
-    options.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"JSON written to {options.json}")
+    costs.write_json(report, options.json)
     return 0
 
 
@@ -261,20 +242,15 @@ def print_report(report: dict[str, Any]) -> None:
         f"{report['calls_per_batch']} checks"
     )
     print("Nothing records in the process:")
-    for name, figures in report["checks"].items():
-        verdict = "met" if figures["met"] else "NOT met"
-        print(
-            f"  {name:30}  uninstrumented {figures['uninstrumented_us_per_call']:7.2f} us,"
-            f" installed and not recording {figures['installed_us_per_call']:7.2f} us"
-            f" -> ratio {figures['ratio']:.4f} (target <= {report['target']}: {verdict})"
-        )
+    costs.print_ratios(report["checks"].items(), width=30, unit="us", number="7.2f")
     print("(info) Another request in the process records:")
-    for name, figures in report["while_another_request_records"].items():
-        print(
-            f"  {name:30}  uninstrumented {figures['uninstrumented_us_per_call']:7.2f} us,"
-            f" installed and not recording {figures['installed_us_per_call']:7.2f} us"
-            f" -> ratio {figures['ratio']:.4f}"
-        )
+    costs.print_ratios(
+        report["while_another_request_records"].items(),
+        width=30,
+        target=None,
+        unit="us",
+        number="7.2f",
+    )
 
 
 if __name__ == "__main__":

@@ -27,16 +27,12 @@ Prints the figures and writes them as JSON (default
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
-import json
 import os
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -50,106 +46,11 @@ if sys.path and Path(sys.path[0] or os.getcwd()).resolve() == HERE:
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import costs  # noqa: E402
+
 DEFAULT_JSON = HERE / "results" / "llm_cost.json"
-TARGET = 1.02  # installed-not-recording / uninstrumented, at most
 MESSAGES = [{"role": "user", "content": "hello there"}]
 KEY = "sk-benchmark"
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run (small counts)")
-    parser.add_argument("--rounds", type=int, help="rounds (default 15, quick 5)")
-    parser.add_argument(
-        "--calls", type=int, help="calls per side and round (default 150, quick 40)"
-    )
-    parser.add_argument(
-        "--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}"
-    )
-    options = parser.parse_args(argv)
-    options.rounds = options.rounds or (5 if options.quick else 15)
-    options.calls = options.calls or (40 if options.quick else 150)
-    return options
-
-
-def setup_django() -> None:
-    """Settings for the package's imports; no request ever records here."""
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(
-            DEBUG=True,
-            INSTALLED_APPS=["debug_toolbar", "djdt_signalpanels"],
-            DEBUG_TOOLBAR_PANELS=["djdt_signalpanels.panels.LLMPanel"],
-        )
-    django.setup()
-
-
-def summary(ratios: list[float], samples: dict[bool, list[float]]) -> dict[str, Any]:
-    return {
-        "ratio": statistics.median(ratios),
-        "uninstrumented_s_per_call": statistics.median(samples[False]),
-        "installed_s_per_call": statistics.median(samples[True]),
-        "ratios": ratios,
-    }
-
-
-def order(number: int, pair: int) -> tuple[bool, bool]:
-    return (False, True) if (number + pair) % 2 == 0 else (True, False)
-
-
-def compare(
-    rounds: int, calls: int, call: Callable[[], Any], instrument: Callable[[bool], None]
-) -> dict[str, Any]:
-    """Per-round ratios of the median call time, installed / uninstrumented."""
-    samples: dict[bool, list[float]] = {False: [], True: []}
-    ratios = []
-    for side in (False, True):  # warm up: connections, caches
-        instrument(side)
-        call()
-    for number in range(rounds):
-        times: dict[bool, list[float]] = {False: [], True: []}
-        for pair in range(calls):
-            for side in order(number, pair):
-                instrument(side)
-                started = time.perf_counter()
-                call()
-                times[side].append(time.perf_counter() - started)
-        medians = {side: statistics.median(values) for side, values in times.items()}
-        ratios.append(medians[True] / medians[False])
-        for side, value in medians.items():
-            samples[side].append(value)
-    instrument(False)
-    return summary(ratios, samples)
-
-
-async def acompare(
-    rounds: int,
-    calls: int,
-    call: Callable[[], Awaitable[Any]],
-    instrument: Callable[[bool], None],
-) -> dict[str, Any]:
-    """:func:`compare` for a coroutine function, on the running event loop."""
-    samples: dict[bool, list[float]] = {False: [], True: []}
-    ratios = []
-    for side in (False, True):
-        instrument(side)
-        await call()
-    for number in range(rounds):
-        times: dict[bool, list[float]] = {False: [], True: []}
-        for pair in range(calls):
-            for side in order(number, pair):
-                instrument(side)
-                started = time.perf_counter()
-                await call()
-                times[side].append(time.perf_counter() - started)
-        medians = {side: statistics.median(values) for side, values in times.items()}
-        ratios.append(medians[True] / medians[False])
-        for side, value in medians.items():
-            samples[side].append(value)
-    instrument(False)
-    return summary(ratios, samples)
 
 
 def wrapper_cost(number: int = 200_000) -> dict[str, float]:
@@ -184,8 +85,19 @@ def wrapper_cost(number: int = 200_000) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = parse_args(argv)
-    setup_django()
+    options = costs.parse_args(
+        argv,
+        doc=__doc__,
+        default_json=DEFAULT_JSON,
+        counts={
+            "rounds": (15, 5, "rounds"),
+            "calls": (150, 40, "calls per side and round"),
+        },
+    )
+    costs.setup_django(
+        INSTALLED_APPS=["debug_toolbar", "djdt_signalpanels"],
+        DEBUG_TOOLBAR_PANELS=["djdt_signalpanels.panels.LLMPanel"],
+    )
 
     import anthropic
     import openai
@@ -236,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 return chat.create(model="gpt-4o-mini", messages=MESSAGES)
 
             assert chat_call().usage is not None
-            results["openai chat, sync"] = compare(
+            results["openai chat, sync"] = costs.compare(
                 rounds, calls, chat_call, toggle(openai_integration)
             )
 
@@ -249,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
             assert message_call().usage is not None
-            results["anthropic message, sync"] = compare(
+            results["anthropic message, sync"] = costs.compare(
                 rounds, calls, message_call, toggle(anthropic_integration)
             )
 
         async def measure_async() -> None:
             async with openai.AsyncOpenAI(**openai_options) as client:
-                results["openai chat, async"] = await acompare(
+                results["openai chat, async"] = await costs.acompare(
                     rounds,
                     calls,
                     lambda: client.chat.completions.create(
@@ -264,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                     toggle(openai_integration),
                 )
             async with anthropic.AsyncAnthropic(**anthropic_options) as client:
-                results["anthropic message, async"] = await acompare(
+                results["anthropic message, async"] = await costs.acompare(
                     rounds,
                     calls,
                     lambda: client.messages.create(
@@ -278,31 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     alone = wrapper_cost(20_000 if options.quick else 200_000)
     report = {
         "benchmark": "llm_cost",
-        "target": TARGET,
+        "target": costs.TARGET,
         "rounds": rounds,
         "calls_per_round": calls,
-        "method": "median of per-round ratios of the median call time, "
-        "installed-not-recording / uninstrumented; the sides alternate call by "
-        "call, order swapped every pair",
+        "method": costs.METHOD,
         "versions": {
             "python": platform.python_version(),
             "openai": metadata.version("openai"),
             "anthropic": metadata.version("anthropic"),
         },
-        "calls": {
-            name: {
-                "ratio": round(figures["ratio"], 4),
-                "met": figures["ratio"] <= TARGET,
-                "uninstrumented_us_per_call": round(
-                    figures["uninstrumented_s_per_call"] * 1e6, 1
-                ),
-                "installed_us_per_call": round(
-                    figures["installed_s_per_call"] * 1e6, 1
-                ),
-                "round_ratios": [round(ratio, 4) for ratio in figures["ratios"]],
-            }
-            for name, figures in results.items()
-        },
+        "calls": costs.figures_json(results),
         "wrapper_alone_ns": {
             "plain_call": round(alone["plain_ns"], 1),
             "patched_call": round(alone["patched_ns"], 1),
@@ -310,9 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     print_report(report)
-    options.json.parent.mkdir(parents=True, exist_ok=True)
-    options.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"JSON written to {options.json}")
+    costs.write_json(report, options.json)
     return 0
 
 
@@ -323,13 +218,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"Python {versions['python']}; {report['rounds']} rounds of "
         f"{report['calls_per_round']} calls per side"
     )
-    for name, figures in report["calls"].items():
-        verdict = "met" if figures["met"] else "NOT met"
-        print(
-            f"  {name:25}  uninstrumented {figures['uninstrumented_us_per_call']:8.1f} us/call, "
-            f"installed and not recording {figures['installed_us_per_call']:8.1f} us/call "
-            f"-> ratio {figures['ratio']:.4f} (target <= {report['target']}: {verdict})"
-        )
+    costs.print_ratios(report["calls"].items(), width=25)
     alone = report["wrapper_alone_ns"]
     print(
         f"  (info) the wrapper alone, around a method that returns at once: "

@@ -11,11 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from debug_toolbar.store import get_store
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 
+from tests.pages import request_id
+
+PANEL = "FeatureFlagsPanel"
 APPS = ["django.contrib.sessions", "flags", "waffle"]
 
 MIDDLEWARE = [
@@ -42,3 +46,13 @@ def flag_apps(urlconf: str, django_db_blocker: Any) -> Iterator[None]:
         with django_db_blocker.unblock():
             call_command("migrate", verbosity=0, interactive=False)
         yield
+
+
+def events_of(html: str) -> list[dict[str, Any]]:
+    """The events the page's request recorded in FeatureFlagsPanel (from the store)."""
+    events: list[dict[str, Any]] = get_store().panel(request_id(html), PANEL)["events"]
+    return events
+
+
+def kwargs_of(html: str) -> list[dict[str, Any]]:
+    return [event["kwargs"] for event in events_of(html)]

@@ -19,7 +19,7 @@ from typing import Any
 import flags.state
 import pytest
 from asgiref.sync import async_to_sync
-from debug_toolbar.store import MemoryStore, get_store
+from debug_toolbar.store import MemoryStore
 from django.db import connection
 from django.test import AsyncClient, Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -28,7 +28,7 @@ from djdt_signalpanels import recording
 from djdt_signalpanels.integrations import flags as integration
 from djdt_signalpanels.panels import FeatureFlagsPanel
 from djdt_signalpanels.signals import feature_flag_evaluated
-from tests.flag_apps import flag_apps
+from tests.flag_apps import PANEL, events_of, flag_apps, kwargs_of
 from tests.pages import (
     detail_rows,
     render_panel,
@@ -38,7 +38,6 @@ from tests.pages import (
     table_rows,
 )
 
-PANEL = "FeatureFlagsPanel"
 PANEL_PATH = "djdt_signalpanels.panels.FeatureFlagsPanel"
 WARNING = "djDebugRowWarning"
 PROVIDER = {"provider": "django-flags"}
@@ -103,16 +102,6 @@ def flag_rows(db: None) -> None:
 
     FlagState.objects.create(name="DB_ON", condition="boolean", value="True")
     FlagState.objects.create(name="SETTINGS_OFF", condition="parameter", value="open")
-
-
-def events_of(html: str) -> list[dict[str, Any]]:
-    stats = get_store().panel(request_id(html), PANEL)
-    events: list[dict[str, Any]] = stats["events"]
-    return events
-
-
-def kwargs_of(html: str) -> list[dict[str, Any]]:
-    return [event["kwargs"] for event in events_of(html)]
 
 
 def get(client: Client, url: str, **params: Any) -> str:

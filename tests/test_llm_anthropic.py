@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import pytest
 from anthropic.lib.streaming import MessageStreamManager
 from anthropic.resources.messages import AsyncMessages, Messages
-from debug_toolbar.store import MemoryStore
 from django.http import HttpResponse
 from django.test import AsyncClient, Client
 
@@ -25,29 +23,22 @@ from djdt_signalpanels import recording
 from djdt_signalpanels.integrations import anthropic as integration
 from djdt_signalpanels.signals import llm_call
 from tests import llm_site
+from tests.llm_helpers import (  # noqa: F401 (the fixtures)
+    PANEL,
+    assert_key_never_recorded,
+    calls_of,
+    check_call,
+    page_text,
+    servers_fixture,
+    site_fixture,
+)
 from tests.pages import render_panel, request_id, stored_panel
 
 pytestmark = pytest.mark.urls("tests.llm_site")
 
-PANEL = "LLMPanel"
 # 2 words: the server reports 1 as read from the cache and 1 as input; the
 # answer "Echo: hello there" has 3.
 PROMPT = "hello there"
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[Any]:
-    with llm_site.loopback_servers() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def site(servers: Any, settings: Any, toolbar_config: Any) -> Iterator[None]:
-    llm_site.configure(settings, servers, toolbar_config)
-    MemoryStore.clear()
-    with llm_site.instrumented():
-        yield
-    MemoryStore.clear()
 
 
 def fetch(client: Client, url: str) -> HttpResponse:
@@ -57,16 +48,6 @@ def fetch(client: Client, url: str) -> HttpResponse:
         response = client.get(url)
     assert response.status_code == 200
     return response
-
-
-def calls_of(response: HttpResponse) -> list[dict[str, Any]]:
-    stats = stored_panel(request_id(response.content.decode()), PANEL).get_stats()
-    return [event["kwargs"] for event in stats.get("events", [])]
-
-
-def page_text(response: HttpResponse) -> str:
-    html = response.content.decode()
-    return html[html.index("<p>") + 3 : html.index("</p>")]
 
 
 MESSAGE = {
@@ -86,16 +67,6 @@ CASES = [
     ("helper_text", "Echo: hello there", {**MESSAGE, "stream": True}),
     ("helper_final", "end_turn", {**MESSAGE, "stream": True}),
 ]
-
-
-def check_call(recorded: dict[str, Any], expected: dict[str, Any]) -> None:
-    timings = {"duration", "time_to_first_chunk"}
-    assert {k: v for k, v in recorded.items() if k not in timings} == expected
-    assert recorded["duration"] > 0
-    if expected["stream"]:
-        assert 0 < recorded["time_to_first_chunk"] <= recorded["duration"]
-    else:
-        assert "time_to_first_chunk" not in recorded
 
 
 @pytest.mark.parametrize("prefix", ["", "/async"])
@@ -295,15 +266,7 @@ def test_api_key_is_never_recorded(
 ) -> None:
     settings.DJDT_SIGNALPANELS = {"LLM_PREVIEWS": previews}
     toolbar_config(ENABLE_STACKTRACES_LOCALS=True)
-    response = fetch(client, url)
-    rid = request_id(response.content.decode())
-    stats = stored_panel(rid, PANEL).get_stats()
-    content = render_panel(client, rid, PANEL)
-
-    assert stats["events"]
-    for text in (json.dumps(stats), content, response.content.decode()):
-        assert llm_site.ANTHROPIC_KEY not in text
-        assert "Bearer" not in text
+    assert_key_never_recorded(client, fetch(client, url), llm_site.ANTHROPIC_KEY)
 
 
 # The stack ends at the caller's line
@@ -387,15 +350,21 @@ def test_patched_methods() -> None:
     ]
 
 
+def sdk(servers: Any) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key="sk-x", base_url=servers[1].url, max_retries=0)
+
+
+def stream_x(client: anthropic.Anthropic) -> MessageStreamManager:
+    return client.messages.stream(
+        model="claude-haiku-4-5",
+        max_tokens=10,
+        messages=[{"role": "user", "content": "x"}],
+    )
+
+
 def test_helper_outside_a_recording_is_the_sdks_own(servers: Any) -> None:
-    with anthropic.Anthropic(
-        api_key="sk-x", base_url=servers[1].url, max_retries=0
-    ) as sdk:
-        manager = sdk.messages.stream(
-            model="claude-haiku-4-5",
-            max_tokens=10,
-            messages=[{"role": "user", "content": "x"}],
-        )
+    with sdk(servers) as client:
+        manager = stream_x(client)
         with manager as stream:
             text = stream.get_final_text()
 
@@ -407,14 +376,8 @@ def test_helper_outside_a_recording_is_the_sdks_own(servers: Any) -> None:
 def test_recorded_helper_keeps_its_sdk_classes(servers: Any) -> None:
     active = recording.start(llm_call)
     try:
-        with anthropic.Anthropic(
-            api_key="sk-x", base_url=servers[1].url, max_retries=0
-        ) as sdk:
-            manager = sdk.messages.stream(
-                model="claude-haiku-4-5",
-                max_tokens=10,
-                messages=[{"role": "user", "content": "x"}],
-            )
+        with sdk(servers) as client:
+            manager = stream_x(client)
             assert isinstance(manager, MessageStreamManager)
             with manager as stream:
                 assert isinstance(stream._raw_stream, anthropic.Stream)

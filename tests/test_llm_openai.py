@@ -16,7 +16,6 @@ from typing import Any
 
 import openai
 import pytest
-from debug_toolbar.store import MemoryStore
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.test import AsyncClient, Client
@@ -27,51 +26,33 @@ from djdt_signalpanels import recording
 from djdt_signalpanels.integrations import openai as integration
 from djdt_signalpanels.signals import llm_call
 from tests import llm_site
-from tests.loopback.openai import OpenAIServer
+from tests.llm_helpers import (  # noqa: F401 (the fixtures)
+    PANEL,
+    assert_key_never_recorded,
+    calls_of,
+    check_call,
+    page_text,
+    servers_fixture,
+    site_fixture,
+)
 from tests.pages import render_panel, request_id, stored_panel
 
 pytestmark = pytest.mark.urls("tests.llm_site")
 
-PANEL = "LLMPanel"
 PROMPT = "hello there"  # 2 tokens; the answer "Echo: hello there" has 3
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[OpenAIServer, Any]]:
-    with llm_site.loopback_servers() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def site(servers: Any, settings: Any, toolbar_config: Any) -> Iterator[None]:
-    llm_site.configure(settings, servers, toolbar_config)
-    MemoryStore.clear()
-    with llm_site.instrumented():
-        yield
-    MemoryStore.clear()
 
 
 def get(client: Client, url: str) -> tuple[HttpResponse, list[dict[str, Any]]]:
     """The page, and the kwargs of each call the request recorded (from the store)."""
     response = client.get(url)
     assert response.status_code == 200
-    return response, kwargs_of(response)
+    return response, calls_of(response)
 
 
 def aget(url: str) -> tuple[HttpResponse, list[dict[str, Any]]]:
     response = asyncio.run(AsyncClient().get(url))
     assert response.status_code == 200
-    return response, kwargs_of(response)
-
-
-def kwargs_of(response: HttpResponse) -> list[dict[str, Any]]:
-    stats = stored_panel(request_id(response.content.decode()), PANEL).get_stats()
-    return [event["kwargs"] for event in stats.get("events", [])]
-
-
-def page_text(response: HttpResponse) -> str:
-    html = response.content.decode()
-    return html[html.index("<p>") + 3 : html.index("</p>")]
+    return response, calls_of(response)
 
 
 CHAT = {
@@ -101,16 +82,6 @@ CASES = [
     ("responses_stream", {**RESPONSES, "stream": True}),
     ("responses_helper", {**RESPONSES, "stream": True}),
 ]
-
-
-def check_call(recorded: dict[str, Any], expected: dict[str, Any]) -> None:
-    timings = {"duration", "time_to_first_chunk"}
-    assert {k: v for k, v in recorded.items() if k not in timings} == expected
-    assert recorded["duration"] > 0
-    if expected.get("stream"):
-        assert 0 < recorded["time_to_first_chunk"] <= recorded["duration"]
-    else:
-        assert "time_to_first_chunk" not in recorded
 
 
 # Each method, sync and async
@@ -334,7 +305,7 @@ def test_previews(client: Client, settings: Any, url: str, output: str | None) -
     response = client.get(url, {"prompt": SECRET_PROMPT})
     rid = request_id(response.content.decode())
 
-    (call,) = kwargs_of(response)
+    (call,) = calls_of(response)
     content = render_panel(client, rid, PANEL)
 
     assert call["input_preview"] == "the zebra-ma…"
@@ -347,7 +318,7 @@ def test_short_previews_are_whole(client: Client, settings: Any) -> None:
     settings.DJDT_SIGNALPANELS = {"LLM_PREVIEWS": True}
     response = client.get("/openai/chat_stream/", {"prompt": "hi"})
 
-    (call,) = kwargs_of(response)
+    (call,) = calls_of(response)
     assert call["input_preview"] == "hi"
     assert call["output_preview"] == "Echo: hi"
 
@@ -368,15 +339,7 @@ def test_api_key_is_never_recorded(
 ) -> None:
     settings.DJDT_SIGNALPANELS = {"LLM_PREVIEWS": previews}
     toolbar_config(ENABLE_STACKTRACES_LOCALS=True)
-    response = client.get(url)
-    rid = request_id(response.content.decode())
-    stats = stored_panel(rid, PANEL).get_stats()
-    content = render_panel(client, rid, PANEL)
-
-    assert stats["events"]
-    for text in (json.dumps(stats), content, response.content.decode()):
-        assert llm_site.OPENAI_KEY not in text
-        assert "Bearer" not in text
+    assert_key_never_recorded(client, client.get(url), llm_site.OPENAI_KEY)
 
 
 # The stack ends at the caller's line

@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from django.test import AsyncClient, Client
 from djdt_signalpanels.integrations import anthropic as anthropic_integration
 from djdt_signalpanels.integrations import openai as openai_integration
 from djdt_signalpanels.panels import LLMPanel
-from tests import llm_site
+from tests.llm_helpers import PANEL, servers_fixture, site_fixture  # noqa: F401
 from tests.pages import (
     Row,
     detail_rows,
@@ -39,7 +38,6 @@ from tests.pages import (
 
 pytestmark = pytest.mark.urls("tests.llm_site")
 
-PANEL = "LLMPanel"
 WARNING = "djDebugRowWarning"
 ROOT = Path(__file__).resolve().parent.parent
 PRICES = {
@@ -47,21 +45,6 @@ PRICES = {
     # Priced by the dated model the API answers with; no cached_input price.
     "claude-haiku-4-5-20250101": {"input": 3000, "output": 15000},
 }
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[Any]:
-    with llm_site.loopback_servers() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def site(servers: Any, settings: Any, toolbar_config: Any) -> Iterator[None]:
-    llm_site.configure(settings, servers, toolbar_config)
-    MemoryStore.clear()
-    with llm_site.instrumented():
-        yield
-    MemoryStore.clear()
 
 
 def page_of(client: Client, *urls: str) -> list[str]:

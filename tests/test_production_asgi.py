@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,11 +10,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import signals
 from django.core.cache import caches
-from django.db.backends.signals import connection_created
 from django.test import Client, override_settings
 
 from tests import production_settings
 from tests.servers import HOST, TIMEOUT, AsgiServer, Response
+from tests.thread_connections import close_thread_connections_fixture  # noqa: F401
 
 PRODUCTION = {
     "DEBUG": False,
@@ -25,32 +24,6 @@ PRODUCTION = {
     "SESSION_ENGINE": production_settings.SESSION_ENGINE,
     "TECHNICAL_ERRORS": {"GROUPS": ["Technical Errors"]},
 }
-
-
-@pytest.fixture
-def close_thread_connections() -> Iterator[None]:
-    """Closes the database connections that server and worker threads opened.
-
-    Django never closes an in-memory SQLite connection (that would drop the
-    test database), and Python 3.13 warns about each one left to the garbage
-    collector.
-    """
-    opened: list[Any] = []
-    main = threading.get_ident()
-
-    def created(sender: Any, connection: Any, **kwargs: Any) -> None:
-        if threading.get_ident() != main:
-            opened.append(connection)
-
-    connection_created.connect(created, dispatch_uid=__name__)
-    try:
-        yield
-    finally:
-        connection_created.disconnect(dispatch_uid=__name__)
-        for wrapper in opened:
-            if wrapper.connection is not None:
-                wrapper.connection.close()
-                wrapper.connection = None
 
 
 @pytest.fixture

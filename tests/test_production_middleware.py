@@ -21,7 +21,6 @@ from django.contrib.auth.models import Group, User
 from django.core import signals
 from django.core.cache import BaseCache, caches
 from django.db import OperationalError, connection
-from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -30,6 +29,7 @@ from djdt_signalpanels.production import TechnicalErrorMiddleware
 from djdt_signalpanels.production.reporting import EXPLANATION
 from tests import production_settings, production_urls
 from tests.production_views import Boom, MiddlewareBoom, Unprintable
+from tests.thread_connections import close_thread_connections_fixture  # noqa: F401
 
 PRODUCTION = {
     "DEBUG": False,
@@ -173,32 +173,6 @@ def test_template_rendering_error(users: dict[str, User | None]) -> None:
 
 
 # Exceptions raised outside the view
-
-
-@pytest.fixture
-def close_thread_connections() -> Iterator[None]:
-    """Closes the database connections that server and worker threads opened.
-
-    Django never closes an in-memory SQLite connection (that would drop the
-    test database), and Python 3.13 warns about each one left to the garbage
-    collector.
-    """
-    opened: list[Any] = []
-    main = threading.get_ident()
-
-    def created(sender: Any, connection: Any, **kwargs: Any) -> None:
-        if threading.get_ident() != main:
-            opened.append(connection)
-
-    connection_created.connect(created, dispatch_uid=__name__)
-    try:
-        yield
-    finally:
-        connection_created.disconnect(dispatch_uid=__name__)
-        for wrapper in opened:
-            if wrapper.connection is not None:
-                wrapper.connection.close()
-                wrapper.connection = None
 
 
 # Under ASGI Django runs handler500 in a thread of its own, with a database

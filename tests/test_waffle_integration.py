@@ -17,7 +17,7 @@ import waffle
 import waffle.decorators
 import waffle.mixins
 from asgiref.sync import async_to_sync
-from debug_toolbar.store import MemoryStore, get_store
+from debug_toolbar.store import MemoryStore
 from django.core.cache import caches
 from django.db import connection
 from django.test import AsyncClient, Client, RequestFactory
@@ -27,7 +27,7 @@ from djdt_signalpanels import recording
 from djdt_signalpanels.integrations import waffle as integration
 from djdt_signalpanels.panels import FeatureFlagsPanel
 from djdt_signalpanels.signals import feature_flag_evaluated
-from tests.flag_apps import flag_apps
+from tests.flag_apps import PANEL, events_of, flag_apps, kwargs_of
 from tests.pages import (
     detail_rows,
     render_panel,
@@ -37,7 +37,6 @@ from tests.pages import (
     table_rows,
 )
 
-PANEL = "FeatureFlagsPanel"
 WARNING = "djDebugRowWarning"
 WAFFLE = {"provider": "django-waffle"}
 IN_DATABASE = {"source": "database"}
@@ -87,15 +86,6 @@ def waffles(db: None) -> dict[str, Any]:
         "staff": User.objects.create_user("staff", is_staff=True),
         "superuser": User.objects.create_user("super", is_superuser=True),
     }
-
-
-def events_of(html: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = get_store().panel(request_id(html), PANEL)["events"]
-    return events
-
-
-def kwargs_of(html: str) -> list[dict[str, Any]]:
-    return [event["kwargs"] for event in events_of(html)]
 
 
 def reasons(html: str) -> list[tuple[str, Any, Any]]:

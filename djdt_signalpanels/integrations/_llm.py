@@ -181,34 +181,39 @@ class Call:
 # Streams
 
 
+class _EndsOnError:
+    """Ends ``call``'s stream when its block raises: cleanly when the stream is
+    over or the loop was left early, with the error otherwise."""
+
+    CLEAN = (StopIteration, StopAsyncIteration, GeneratorExit)
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> None:
+        if error is not None:
+            self.call.stream_ended(None if isinstance(error, self.CLEAN) else error)
+
+
 def _sync_methods(base: type) -> dict[str, Any]:
     """What a recorded stream of SDK class ``base`` does in its place."""
     iterate, advance, close_base = base.__iter__, base.__next__, base.close  # type: ignore[attr-defined]
 
     def __iter__(self: Any) -> Iterator[Any]:
         call: Call = self._djdt_signalpanels_call
-        try:
+        with _EndsOnError(call):
             for item in iterate(self):
                 call.item(item)
                 yield item
-        except GeneratorExit:  # the loop was left early
-            call.stream_ended()
-            raise
-        except BaseException as error:
-            call.stream_ended(error)
-            raise
         call.stream_ended()
 
     def __next__(self: Any) -> Any:
         call: Call = self._djdt_signalpanels_call
-        try:
+        with _EndsOnError(call):
             item = advance(self)
-        except StopIteration:
-            call.stream_ended()
-            raise
-        except BaseException as error:
-            call.stream_ended(error)
-            raise
         call.item(item)
         return item
 
@@ -227,28 +232,16 @@ def _async_methods(base: type) -> dict[str, Any]:
 
     async def __aiter__(self: Any) -> AsyncIterator[Any]:
         call: Call = self._djdt_signalpanels_call
-        try:
+        with _EndsOnError(call):
             async for item in iterate(self):
                 call.item(item)
                 yield item
-        except GeneratorExit:
-            call.stream_ended()
-            raise
-        except BaseException as error:
-            call.stream_ended(error)
-            raise
         call.stream_ended()
 
     async def __anext__(self: Any) -> Any:
         call: Call = self._djdt_signalpanels_call
-        try:
+        with _EndsOnError(call):
             item = await advance(self)
-        except StopAsyncIteration:
-            call.stream_ended()
-            raise
-        except BaseException as error:
-            call.stream_ended(error)
-            raise
         call.item(item)
         return item
 
@@ -492,15 +485,20 @@ def helper_method(original: Method, operation: Operation | None) -> Method:
 
 
 class Patches:
-    """The methods one integration replaced, to put the originals back."""
+    """The methods one integration replaced, to put the originals back.
+
+    An integration module's ``uninstall``, ``is_installed`` and
+    ``patched_methods`` are these methods of its instance.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self._applied: list[tuple[type, str, Any]] = []
 
-    @property
-    def applied(self) -> bool:
-        return bool(self._applied)
+    def install(self, apply: Callable[[], bool]) -> bool:
+        """Run ``apply`` (False when the SDK is not installed) unless it has been."""
+        with self.lock:
+            return bool(self._applied) or apply()
 
     def replace(self, owner: type, name: str, make: Callable[[Method], Method]) -> bool:
         """Replace ``owner.name`` by ``make(original)``; False when this version lacks it."""
@@ -511,16 +509,40 @@ class Patches:
         self._applied.append((owner, name, original))
         return True
 
-    def undo(self) -> None:
-        while self._applied:
-            owner, name, original = self._applied.pop()
-            setattr(owner, name, original)
+    def creates(
+        self,
+        sync: type,
+        async_: type,
+        operation: Operation,
+        streams: tuple[type, ...],
+    ) -> None:
+        """Replace ``create`` of a sync resource class and of its async twin."""
+        self.replace(sync, "create", lambda f: sync_method(f, operation, streams))
+        self.replace(async_, "create", lambda f: async_method(f, operation, streams))
 
-    def names(self) -> list[str]:
-        return [
-            f"{owner.__module__}.{owner.__qualname__}.{name}"
-            for owner, name, _ in self._applied
-        ]
+    def helpers(self, operation: Operation | None, *owners: type) -> None:
+        """Replace the ``stream`` helper of each of ``owners``."""
+        for owner in owners:
+            self.replace(owner, "stream", lambda f: helper_method(f, operation))
+
+    def uninstall(self) -> None:
+        """Put the original methods back (for tests and benchmarks)."""
+        with self.lock:
+            while self._applied:
+                owner, name, original = self._applied.pop()
+                setattr(owner, name, original)
+
+    def is_installed(self) -> bool:
+        with self.lock:
+            return bool(self._applied)
+
+    def patched_methods(self) -> list[str]:
+        """The methods replaced, as dotted paths."""
+        with self.lock:
+            return [
+                f"{owner.__module__}.{owner.__qualname__}.{name}"
+                for owner, name, _ in self._applied
+            ]
 
 
 def field(value: Any, name: str) -> Any:

@@ -16,17 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._llm import (
-    Call,
-    Operation,
-    Patches,
-    async_method,
-    field,
-    helper_method,
-    is_count,
-    last_message_text,
-    sync_method,
-)
+from ._llm import Call, Operation, Patches, field, is_count, last_message_text
 
 PROVIDER = "anthropic"
 
@@ -86,39 +76,22 @@ MESSAGES = Operation(PROVIDER, "chat", MessagesReader())
 
 def install() -> bool:
     """Instrument the anthropic SDK, once; False when it is not installed."""
-    with _patches.lock:
-        if _patches.applied:
-            return True
-        try:
-            import anthropic
-            from anthropic.resources.messages import AsyncMessages, Messages
-        except ImportError:
-            return False
-        streams = (anthropic.Stream, anthropic.AsyncStream)
-        _patches.replace(
-            Messages, "create", lambda f: sync_method(f, MESSAGES, streams)
-        )
-        _patches.replace(
-            AsyncMessages, "create", lambda f: async_method(f, MESSAGES, streams)
-        )
-        # The helpers post their request themselves: the Call starts with the block.
-        for owner in (Messages, AsyncMessages):
-            _patches.replace(owner, "stream", lambda f: helper_method(f, MESSAGES))
-        return True
+    return _patches.install(_apply)
 
 
-def uninstall() -> None:
-    """Put the original methods back (for tests and benchmarks)."""
-    with _patches.lock:
-        _patches.undo()
+uninstall = _patches.uninstall
+is_installed = _patches.is_installed
+patched_methods = _patches.patched_methods
 
 
-def is_installed() -> bool:
-    with _patches.lock:
-        return _patches.applied
-
-
-def patched_methods() -> list[str]:
-    """The methods replaced, as dotted paths."""
-    with _patches.lock:
-        return _patches.names()
+def _apply() -> bool:
+    try:
+        import anthropic
+        from anthropic.resources.messages import AsyncMessages, Messages
+    except ImportError:
+        return False
+    streams = (anthropic.Stream, anthropic.AsyncStream)
+    _patches.creates(Messages, AsyncMessages, MESSAGES, streams)
+    # The helpers post their request themselves: the Call starts with the block.
+    _patches.helpers(MESSAGES, Messages, AsyncMessages)
+    return True

@@ -20,17 +20,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from ._llm import (
-    Call,
-    Operation,
-    Patches,
-    async_method,
-    field,
-    helper_method,
-    last_message_text,
-    sync_method,
-    text_of,
-)
+from ._llm import Call, Operation, Patches, field, last_message_text, text_of
 
 PROVIDER = "openai"
 
@@ -146,64 +136,37 @@ EMBEDDINGS = Operation(PROVIDER, "embeddings", EmbeddingsReader(), streams=False
 
 def install() -> bool:
     """Instrument the openai SDK, once; False when it is not installed."""
-    with _patches.lock:
-        if _patches.applied:
-            return True
-        try:
-            import openai
-            from openai.resources.chat.completions import (
-                AsyncCompletions,
-                Completions,
-            )
-            from openai.resources.embeddings import AsyncEmbeddings, Embeddings
-        except ImportError:
-            return False
-        streams = (openai.Stream, openai.AsyncStream)
-
-        def methods(sync: type, async_: type, operation: Operation) -> None:
-            _patches.replace(
-                sync, "create", lambda f: sync_method(f, operation, streams)
-            )
-            _patches.replace(
-                async_, "create", lambda f: async_method(f, operation, streams)
-            )
-
-        def helpers(*owners: type) -> None:
-            # Their request goes through the patched create().
-            for owner in owners:
-                _patches.replace(owner, "stream", lambda f: helper_method(f, None))
-
-        methods(Completions, AsyncCompletions, CHAT)
-        helpers(Completions, AsyncCompletions)
-        methods(Embeddings, AsyncEmbeddings, EMBEDDINGS)
-        try:  # openai 1.40 to 1.91: the helper lives in the beta namespace
-            beta = importlib.import_module("openai.resources.beta.chat.completions")
-        except ImportError:
-            pass
-        else:
-            helpers(beta.Completions, beta.AsyncCompletions)
-        try:  # openai 1.66 and later
-            from openai.resources.responses import AsyncResponses, Responses
-        except ImportError:
-            pass
-        else:
-            methods(Responses, AsyncResponses, RESPONSES)
-            helpers(Responses, AsyncResponses)
-        return True
+    return _patches.install(_apply)
 
 
-def uninstall() -> None:
-    """Put the original methods back (for tests and benchmarks)."""
-    with _patches.lock:
-        _patches.undo()
+uninstall = _patches.uninstall
+is_installed = _patches.is_installed
+patched_methods = _patches.patched_methods
 
 
-def is_installed() -> bool:
-    with _patches.lock:
-        return _patches.applied
-
-
-def patched_methods() -> list[str]:
-    """The methods replaced, as dotted paths."""
-    with _patches.lock:
-        return _patches.names()
+def _apply() -> bool:
+    try:
+        import openai
+        from openai.resources.chat.completions import AsyncCompletions, Completions
+        from openai.resources.embeddings import AsyncEmbeddings, Embeddings
+    except ImportError:
+        return False
+    streams = (openai.Stream, openai.AsyncStream)
+    _patches.creates(Completions, AsyncCompletions, CHAT, streams)
+    # The helpers' request goes through the patched create().
+    _patches.helpers(None, Completions, AsyncCompletions)
+    _patches.creates(Embeddings, AsyncEmbeddings, EMBEDDINGS, streams)
+    try:  # openai 1.40 to 1.91: the helper lives in the beta namespace
+        beta = importlib.import_module("openai.resources.beta.chat.completions")
+    except ImportError:
+        pass
+    else:
+        _patches.helpers(None, beta.Completions, beta.AsyncCompletions)
+    try:  # openai 1.66 and later
+        from openai.resources.responses import AsyncResponses, Responses
+    except ImportError:
+        pass
+    else:
+        _patches.creates(Responses, AsyncResponses, RESPONSES, streams)
+        _patches.helpers(None, Responses, AsyncResponses)
+    return True
