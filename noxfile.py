@@ -63,7 +63,13 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python="3.12")
 def lint(session: nox.Session) -> None:
-    session.install("-e", ".", "mypy", "django-stubs", "ruff")
+    session.install(
+        "-e",
+        ".[elasticsearch,openai,anthropic,flags,waffle]",
+        "mypy",
+        "django-stubs",
+        "ruff",
+    )
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
