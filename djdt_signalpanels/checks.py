@@ -7,6 +7,7 @@ Panel checks run through DjDT, which calls ``run_checks()`` on every panel in
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections import Counter
 from typing import Any
@@ -138,6 +139,51 @@ def check_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 hint="Map model names to prices per million tokens, for example "
                 "{'gpt-4o-mini': {'input': 0.15, 'cached_input': 0.075, 'output': 0.6}}.",
                 id="djdt_signalpanels.E012",
+            )
+        )
+    url = value.get("REDIS_URL")
+    if url is not None and not (
+        isinstance(url, str) and url.split("://")[0] in REDIS_SCHEMES and "://" in url
+    ):
+        errors.append(
+            Error(
+                f"{conf.SETTING_NAME}['REDIS_URL'] must be a redis://, rediss:// or unix:// URL, got {url!r}.",
+                hint="For example 'redis://localhost:6379/0'.",
+                id="djdt_signalpanels.E013",
+            )
+        )
+    return errors
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+REDIS_STORE = "djdt_signalpanels.stores.RedisStore"
+
+
+@register
+def check_store(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """What the store named by DjDT's ``TOOLBAR_STORE_CLASS`` needs."""
+    if not apps.is_installed("debug_toolbar"):
+        return []
+    from debug_toolbar import settings as dt_settings
+
+    if dt_settings.get_config()["TOOLBAR_STORE_CLASS"] != REDIS_STORE:
+        return []
+    errors: list[CheckMessage] = []
+    if conf.redis_url() is None:
+        errors.append(
+            Error(
+                f"{REDIS_STORE} needs {conf.SETTING_NAME}['REDIS_URL'].",
+                hint="For example {'REDIS_URL': 'redis://localhost:6379/0'}: the "
+                "Redis server every worker of the site can reach.",
+                id="djdt_signalpanels.E013",
+            )
+        )
+    if importlib.util.find_spec("redis") is None:
+        errors.append(
+            Error(
+                f"{REDIS_STORE} needs the redis package.",
+                hint="pip install 'djdt-signalpanels[redis]'",
+                id="djdt_signalpanels.E014",
             )
         )
     return errors

@@ -11,6 +11,7 @@ All options live in one dict setting::
         "LLM_PREVIEWS": False,       # LLMPanel: record the start of prompts and answers
         "LLM_PREVIEW_LENGTH": 200,   # characters kept of each preview
         "LLM_PRICES": {},            # model -> {"input", "output"[, "cached_input"]}
+        "REDIS_URL": None,           # stores.RedisStore: "redis://host:6379/0"
     }
 
 Prices are per million tokens, in the currency of your choice.
@@ -33,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "LLM_PREVIEWS": False,
     "LLM_PREVIEW_LENGTH": 200,
     "LLM_PRICES": {},
+    "REDIS_URL": None,
 }
 
 # Compared word by word against argument and key names, so "token" masks
@@ -101,3 +103,9 @@ def llm_prices() -> dict[str, dict[str, float]]:
     """Prices per million tokens by model name; ``{}`` when none are configured."""
     prices = get("LLM_PRICES")
     return prices if isinstance(prices, dict) else {}
+
+
+def redis_url() -> str | None:
+    """Where :class:`~djdt_signalpanels.stores.RedisStore` keeps its data."""
+    url = get("REDIS_URL")
+    return url if isinstance(url, str) and url else None

@@ -171,7 +171,7 @@ def test_e006_unknown_key(settings: Any) -> None:
     assert error.msg == "DJDT_SIGNALPANELS has an unknown key 'MAX_EVENT'."
     assert error.hint == (
         "Known keys: LLM_PREVIEWS, LLM_PREVIEW_LENGTH, LLM_PRICES, MAX_DEPTH, "
-        "MAX_EVENTS, MAX_ITEMS, MAX_VALUE_LENGTH, SENSITIVE_NAMES."
+        "MAX_EVENTS, MAX_ITEMS, MAX_VALUE_LENGTH, REDIS_URL, SENSITIVE_NAMES."
     )
 
 
