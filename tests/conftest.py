@@ -6,6 +6,13 @@ from typing import Any
 import pytest
 
 from tests.servers import AsgiServer
+from tests.services import (
+    POSTGRES_BINARIES,
+    PostgresServer,
+    RedisServer,
+    find_binary,
+    require,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,3 +49,35 @@ def asgi_server() -> Iterator[AsgiServer]:
     """uvicorn serving the test project on 127.0.0.1, in this process."""
     with AsgiServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server for the whole run; see ``tests/services.py``."""
+    require(*POSTGRES_BINARIES)
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A private Redis server for the whole run; see ``tests/services.py``."""
+    require("redis-server")
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of the session's Redis server, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def wrk() -> str:
+    """The path of the ``wrk`` load generator."""
+    require("wrk")
+    path = find_binary("wrk")
+    assert path is not None
+    return path
