@@ -6,7 +6,7 @@ import nox
 
 nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["tests", "elasticsearch8", "docs", "lint"]
+nox.options.sessions = ["tests", "deployment", "elasticsearch8", "docs", "lint"]
 
 DJANGO = {"5.2": "Django~=5.2.0", "6.0": "Django~=6.0.0", "6.1": "Django~=6.1.0"}
 DJDT = {"8": "django-debug-toolbar~=8.0", "6.3 (oldest)": "django-debug-toolbar==6.3.0"}
@@ -32,7 +32,33 @@ MATRIX = [
 )
 def tests(session: nox.Session, django: str, djdt: str) -> None:
     session.install("-e", ".[test]", DJANGO[django], DJDT[djdt])
-    session.run("python", "-m", "pytest", *session.posargs, env={"PYTHONDEVMODE": "1"})
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "not deployment",
+        *session.posargs,
+        env={"PYTHONDEVMODE": "1"},
+    )
+
+
+@nox.session(python="3.12")
+def deployment(session: nox.Session) -> None:
+    """Multi-process servers on PostgreSQL and Redis, and the load test.
+
+    Once, not per combination; without PYTHONDEVMODE, which the servers would
+    inherit and which would slow the load.
+    """
+    session.install("-e", ".[test]")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "deployment",
+        *session.posargs,
+    )
 
 
 @nox.session(python="3.12")
@@ -65,7 +91,7 @@ def docs(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install(
         "-e",
-        ".[elasticsearch,openai,anthropic,flags,waffle]",
+        ".[elasticsearch,openai,anthropic,flags,waffle,redis]",
         "mypy",
         "django-stubs",
         "ruff",
@@ -79,3 +105,5 @@ def lint(session: nox.Session) -> None:
 def benchmark(session: nox.Session) -> None:
     session.install("-e", ".[benchmark]")
     session.run("python", "benchmarks/concurrency.py", *session.posargs)
+    session.run("python", "benchmarks/stores.py")
+    session.run("python", "benchmarks/load.py")

@@ -1,4 +1,4 @@
-"""Panels render the same from each of DjDT's stores, and from the History panel.
+"""Panels render the same from every store (DjDT's and ours), and from the History panel.
 
 Every store JSON round-trips the stats; the AJAX ``render_panel`` view and the
 History panel render from that round-tripped data, long after the request.
@@ -22,7 +22,14 @@ from django.test import Client, override_settings
 
 from tests.pages import render_panel, request_id
 
-STORES = ["MemoryStore", "DatabaseStore", "CacheStore"]
+STORES = {
+    "MemoryStore": "debug_toolbar.store.MemoryStore",
+    "DatabaseStore": "debug_toolbar.store.DatabaseStore",
+    "CacheStore": "debug_toolbar.store.CacheStore",
+    # This package's shared stores render the same.
+    "RedisStore": "djdt_signalpanels.stores.RedisStore",
+    "AsgiDatabaseStore": "djdt_signalpanels.stores.DatabaseStore",
+}
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +56,9 @@ def store(
 ) -> Iterator[type[BaseStore]]:
     """DjDT configured with one store class, empty before and after the test."""
     name = request.param
-    if name == "DatabaseStore":
+    if name == "RedisStore":
+        settings.DJDT_SIGNALPANELS = {"REDIS_URL": request.getfixturevalue("redis_url")}
+    if name in ("DatabaseStore", "AsgiDatabaseStore"):
         request.getfixturevalue("history_table")
         request.getfixturevalue("db")
     if name == "CacheStore":
@@ -61,10 +70,10 @@ def store(
         }
     # The config is cached by DjDT and cleared on setting_changed; each
     # toolbar looks the store class up again in init_store().
-    toolbar_config(TOOLBAR_STORE_CLASS=f"debug_toolbar.store.{name}")
+    toolbar_config(TOOLBAR_STORE_CLASS=STORES[name])
     # DjDT annotates get_store() as returning an instance; it returns the class.
     store_class = cast("type[BaseStore]", get_store())
-    assert store_class.__name__ == name
+    assert f"{store_class.__module__}.{store_class.__name__}" == STORES[name]
     store_class.clear()
     MemoryStore.clear()
     yield store_class
