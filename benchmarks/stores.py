@@ -64,6 +64,7 @@ def configure_django(database: dict[str, Any], redis_url: str) -> None:
             "django.contrib.contenttypes",
             "django.contrib.staticfiles",
             "debug_toolbar",
+            "djdt_signalpanels",
         ],
         STATIC_URL="/static/",
         DATABASES={"default": database},
@@ -74,8 +75,9 @@ def configure_django(database: dict[str, Any], redis_url: str) -> None:
             }
         },
         DEBUG_TOOLBAR_CONFIG={
-            # DjDT shows its migration only when a database store is configured.
-            "TOOLBAR_STORE_CLASS": "debug_toolbar.store.DatabaseStore",
+            # Each run names its store class; this one makes migrate create
+            # DjDT's table, as in a project that uses it.
+            "TOOLBAR_STORE_CLASS": "djdt_signalpanels.stores.DatabaseStore",
             "RESULTS_CACHE_SIZE": BOUNDED_CAPACITY,
             "IS_RUNNING_TESTS": False,
         },

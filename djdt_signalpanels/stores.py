@@ -246,6 +246,19 @@ class DatabaseStore(dt_store.DatabaseStore):
         return iter(_outside_event_loop(lambda: list(panels(request_id))))
 
 
+def show_history_migrations() -> None:
+    """Let ``migrate`` create DjDT's table when :class:`DatabaseStore` is configured.
+
+    DjDT hides its migration unless ``TOOLBAR_STORE_CLASS`` is exactly its own
+    database store (by setting ``MIGRATION_MODULES["debug_toolbar"] = None``).
+    Called by this app's ``ready()``; an explicit module path is left alone.
+    """
+    from django.conf import settings
+
+    if settings.MIGRATION_MODULES.get("debug_toolbar") is None:
+        settings.MIGRATION_MODULES["debug_toolbar"] = "debug_toolbar.migrations"
+
+
 _executors: dict[int, ThreadPoolExecutor] = {}
 _executors_lock = threading.Lock()
 
