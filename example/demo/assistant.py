@@ -20,9 +20,17 @@ from .services import (
     openai_options,
 )
 
-QUESTION = "Which grind size suits a pour-over?"
-MESSAGES: list[Any] = [{"role": "user", "content": QUESTION}]
+QUESTION = "Which grind size suits a pour-over?"  # unless ?q= asks another
 MAX_TOKENS = 60  # short answers: a real API bills each token
+
+
+def question_of(request: HttpRequest) -> str:
+    """The question in ?q=, or the demo's own."""
+    return request.GET.get("q") or QUESTION
+
+
+def messages_for(question: str) -> list[Any]:
+    return [{"role": "user", "content": question}]
 
 
 def text_of(message: Any) -> str:
@@ -31,15 +39,17 @@ def text_of(message: Any) -> str:
 
 
 def assistant(request: HttpRequest) -> HttpResponse:
+    question = question_of(request)
+    messages = messages_for(question)
     answers = {}
     with OpenAI(**openai_options()) as client:
         completion = client.chat.completions.create(
-            model=OPENAI_MODEL, messages=MESSAGES, max_completion_tokens=MAX_TOKENS
+            model=OPENAI_MODEL, messages=messages, max_completion_tokens=MAX_TOKENS
         )
         answers["OpenAI chat completion"] = completion.choices[0].message.content
         stream = client.chat.completions.create(
             model=OPENAI_MODEL,
-            messages=MESSAGES,
+            messages=messages,
             max_completion_tokens=MAX_TOKENS,
             stream=True,
             stream_options={"include_usage": True},  # token counts in the last chunk
@@ -49,21 +59,26 @@ def assistant(request: HttpRequest) -> HttpResponse:
         )
     with Anthropic(**anthropic_options()) as client:
         message = client.messages.create(
-            model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES
+            model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=messages
         )
         answers["Anthropic message"] = text_of(message)
         with client.messages.stream(
-            model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES
+            model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=messages
         ) as events:
             answers["Anthropic, streamed"] = "".join(events.text_stream)
-    context = {"title": "Assistant", "question": QUESTION, "answers": answers}
+    context = {
+        "title": "Assistant",
+        "form": True,
+        "question": question,
+        "answers": answers,
+    }
     return render(request, "demo/assistant.html", context)
 
 
-async def openai_streamed(client: AsyncOpenAI) -> str:
+async def openai_streamed(client: AsyncOpenAI, messages: list[Any]) -> str:
     stream = await client.chat.completions.create(
         model=OPENAI_MODEL,
-        messages=MESSAGES,
+        messages=messages,
         max_completion_tokens=MAX_TOKENS,
         stream=True,
         stream_options={"include_usage": True},
@@ -78,6 +93,8 @@ async def openai_streamed(client: AsyncOpenAI) -> str:
 
 
 async def async_assistant(request: HttpRequest) -> HttpResponse:
+    question = question_of(request)
+    messages = messages_for(question)
     # Clients per request: an async client belongs to the event loop that made it.
     async with (
         AsyncOpenAI(**openai_options()) as openai_client,
@@ -85,11 +102,11 @@ async def async_assistant(request: HttpRequest) -> HttpResponse:
     ):
         # Both providers at once, from concurrent tasks.
         streamed, message = await asyncio.gather(
-            openai_streamed(openai_client),
+            openai_streamed(openai_client, messages),
             anthropic_client.messages.create(
-                model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=MESSAGES
+                model=ANTHROPIC_MODEL, max_tokens=MAX_TOKENS, messages=messages
             ),
         )
     answers = {"OpenAI, streamed": streamed, "Anthropic message": text_of(message)}
-    context = {"title": "Async assistant", "question": QUESTION, "answers": answers}
+    context = {"title": "Async assistant", "question": question, "answers": answers}
     return render(request, "demo/assistant.html", context)

@@ -18,9 +18,15 @@ from flags.state import flag_enabled
 from .services import INDEX, elasticsearch_options
 
 
-def product_query(text: str, fields: list[str]) -> dict[str, Any]:
-    """Products whose ``fields`` match ``text``."""
-    return {"bool": {"should": [{"match": {field: text}} for field in fields]}}
+def product_query(
+    text: str, fields: list[str], *, in_stock: bool = False
+) -> dict[str, Any]:
+    """Products whose ``fields`` match ``text``; with ``in_stock``, those in stock."""
+    query: dict[str, Any] = {"should": [{"match": {field: text}} for field in fields]}
+    if in_stock:
+        # Beside a filter, "should" clauses are optional unless one is required.
+        query |= {"minimum_should_match": 1, "filter": [{"term": {"in_stock": True}}]}
+    return {"bool": query}
 
 
 def names(response: Any) -> list[str]:
@@ -31,10 +37,13 @@ def search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "coffee")
     # A django-flags flag from settings.FLAGS, on with ?descriptions=on.
     descriptions = flag_enabled("SEARCH_DESCRIPTIONS", request=request)
-    query = product_query(text, ["name", "description"] if descriptions else ["name"])
+    fields = ["name", "description"] if descriptions else ["name"]
+    query = product_query(text, fields)
     with Elasticsearch(**elasticsearch_options()) as client:
         results = client.search(index=INDEX, query=query, size=5)
-        in_stock = client.count(index=INDEX, query={"term": {"in_stock": True}})
+        in_stock = client.count(
+            index=INDEX, query=product_query(text, fields, in_stock=True)
+        )
         # The sidebar runs the very same search again: the panel marks both.
         related = client.search(index=INDEX, query=query, size=5)
         try:
@@ -51,20 +60,38 @@ def search(request: HttpRequest) -> HttpResponse:
             f"Results for “{text}”": names(results),
             "Related": names(related),
         },
-        "facts": [f"{in_stock['count']} products in stock", f"Archive: {archive}"],
+        "facts": [
+            f"{in_stock['count']} of the results in stock",
+            f"Archive: {archive}",
+        ],
     }
     return render(request, "demo/search.html", context)
 
 
 async def async_search(request: HttpRequest) -> HttpResponse:
+    # Coffee in descriptions and tea in names; with ?q=, the text in both.
+    text = request.GET.get("q")
+    searches = (
+        {
+            f"“{text}” in descriptions": product_query(text, ["description"]),
+            f"“{text}” in names": product_query(text, ["name"]),
+        }
+        if text
+        else {
+            "Coffee": product_query("coffee", ["description"]),
+            "Tea": product_query("tea", ["name"]),
+        }
+    )
     # A client per request: an async client belongs to the event loop that made it.
     async with AsyncElasticsearch(**elasticsearch_options()) as client:
-        coffee, tea = await asyncio.gather(
-            client.search(index=INDEX, query=product_query("coffee", ["description"])),
-            client.search(index=INDEX, query=product_query("tea", ["name"])),
+        responses = await asyncio.gather(
+            *(client.search(index=INDEX, query=query) for query in searches.values())
         )
     context = {
         "title": "Async search",
-        "sections": {"Coffee": names(coffee), "Tea": names(tea)},
+        "sections": {
+            section: names(response)
+            for section, response in zip(searches, responses, strict=True)
+        },
     }
     return render(request, "demo/search.html", context)

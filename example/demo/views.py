@@ -55,18 +55,20 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def flags(request: HttpRequest) -> HttpResponse:
-    # Evaluated before and after the visitor is known: the "search-v2"
-    # rollout buckets the two ids differently, so the flag flips mid-request.
-    # The Feature flags panel highlights it.
+    # Evaluated before and after the visitor is known. The "search-v2"
+    # rollout buckets "anonymous" and the default visitor differently, so the
+    # flag flips mid-request; the Feature flags panel highlights it.
+    # ?visitor=<id> evaluates the flags for another visitor.
+    visitor = request.GET.get("visitor") or "user-42"
     results = [
         ("new-checkout", "anonymous", is_enabled("new-checkout", key="anonymous")),
         ("dark-mode", "anonymous", is_enabled("dark-mode", key="anonymous")),
         ("search-v2", "anonymous", is_enabled("search-v2", key="anonymous")),
-        ("search-v2", "user-42", is_enabled("search-v2", key="user-42")),
-        ("new-checkout", "user-42", is_enabled("new-checkout", key="user-42")),
-        ("beta-banner", "user-42", is_enabled("beta-banner", key="user-42")),
+        ("search-v2", visitor, is_enabled("search-v2", key=visitor)),
+        ("new-checkout", visitor, is_enabled("new-checkout", key=visitor)),
+        ("beta-banner", visitor, is_enabled("beta-banner", key=visitor)),
     ]
-    return render(request, "demo/flags.html", {"results": results})
+    return render(request, "demo/flags.html", {"results": results, "visitor": visitor})
 
 
 def recommendations(request: HttpRequest) -> HttpResponse:
