@@ -41,6 +41,7 @@ def use_store(
     toolbar_config: Callable[..., None],
 ) -> Callable[..., type[BaseStore]]:
     """Configure DjDT with one of ``STORE_CLASSES``, emptied now and after the test."""
+
     def configure(name: str, **options: Any) -> type[BaseStore]:
         if name == "redis":
             settings.DJDT_SIGNALPANELS = {
