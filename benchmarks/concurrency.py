@@ -30,7 +30,6 @@ import os
 import platform
 import re
 import signal as os_signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,8 @@ if sys.path and Path(sys.path[0] or os.getcwd()).resolve() == HERE:
     sys.path[0] = str(ROOT)
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.services import free_port  # noqa: E402
 
 SETTINGS_MODULE = "benchmarks.site.settings"
 DEFAULT_JSON = HERE / "results" / "latest.json"
@@ -153,12 +154,6 @@ def parse_args(argv: list[str] | None) -> tuple[Config, Path, bool]:
 
 
 # Servers
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_get(port: int, path: str, timeout: float) -> tuple[int, str]:

@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode
 
-from benchmarks.concurrency import free_port, gunicorn_extra_options
+from benchmarks.concurrency import gunicorn_extra_options
 from tests import servers
 from tests.servers import Response
+from tests.services import free_port
 
 if TYPE_CHECKING:
     from tests.services import PostgresServer, RedisServer

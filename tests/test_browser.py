@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.services import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -60,12 +61,6 @@ try:
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:  # pragma: no cover - depends on the environment
     webdriver = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

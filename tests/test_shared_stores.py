@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from djdt_signalpanels.stores import RedisStore
 from tests.servers import TIMEOUT, AsgiServer, aget, get
+from tests.services import free_port
 from tests.test_stores import history_table  # noqa: F401  (a fixture)
 
 STORE_CLASSES = {
@@ -237,8 +238,6 @@ def test_redis_store_fails_fast_when_the_server_is_down(
 
 @pytest.fixture
 def unused_port() -> int:
-    from benchmarks.concurrency import free_port
-
     return free_port()
 
 
